@@ -1,0 +1,154 @@
+"""Assertions for the exercise suites whose failures teach.
+
+Each failure is one line: what was checked, what came back, what was expected, and (when the
+test knows it) the likely cause. The grader shows that line to the student.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+Hint = str | Callable[[np.ndarray, np.ndarray], str | None] | None
+
+# Default tolerances by dtype: loose enough for any correct formula, tight enough to catch a
+# factor, a sign or a missing term.
+TOLERANCES = {
+    np.dtype(np.float16): (1e-2, 1e-3),
+    np.dtype(np.float32): (1e-4, 1e-6),
+    np.dtype(np.float64): (1e-7, 1e-10),
+}
+
+
+def fail(message: str) -> None:
+    """Fail the current test with a one-line message."""
+    __tracebackhide__ = True
+    raise AssertionError(message)
+
+
+def _hint_text(hint: Hint, actual: np.ndarray, expected: np.ndarray) -> str:
+    text = hint(actual, expected) if callable(hint) else hint
+    return f"; {text}" if text else ""
+
+
+def _short(value: Any) -> str:
+    text = np.array2string(np.asarray(value), precision=6, threshold=6, edgeitems=2)
+    return " ".join(text.split())
+
+
+def assert_array(actual: Any, what: str) -> np.ndarray:
+    """`actual` must be a plain NumPy array; returns it."""
+    __tracebackhide__ = True
+    if not isinstance(actual, np.ndarray):
+        fail(f"{what} returned {type(actual).__name__}, expected a NumPy array")
+    return actual
+
+
+def assert_dtype(actual: np.ndarray, dtype: Any, what: str) -> None:
+    __tracebackhide__ = True
+    if np.asarray(actual).dtype != np.dtype(dtype):
+        fail(
+            f"{what} returned dtype {np.asarray(actual).dtype}, expected {np.dtype(dtype)}: "
+            "float results keep the input's float dtype"
+        )
+
+
+def assert_close(
+    actual: Any,
+    expected: Any,
+    what: str,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    hint: Hint = None,
+) -> None:
+    """Compare a returned array or number with the expected one, shape first, then values.
+
+    Tolerances default to those of the expected value's dtype (float64 for Python floats).
+    `hint` is a likely cause, or a function of (actual, expected) returning one or None.
+    """
+    __tracebackhide__ = True
+    expected_arr = np.asarray(expected)
+    if isinstance(expected, np.ndarray):
+        actual_arr = assert_array(actual, what)
+    else:
+        try:
+            actual_arr = np.asarray(actual, dtype=np.float64)
+        except (TypeError, ValueError):
+            fail(f"{what} returned {type(actual).__name__}, expected a number")
+    if actual_arr.shape != expected_arr.shape:
+        fail(
+            f"{what} has shape {actual_arr.shape}, expected {expected_arr.shape}"
+            + _hint_text(hint, actual_arr, expected_arr)
+        )
+    if actual_arr.dtype.kind not in "fiub":
+        fail(f"{what} has dtype {actual_arr.dtype}, expected numbers")
+    got = actual_arr.astype(np.float64)
+    want = expected_arr.astype(np.float64)
+    default_rtol, default_atol = TOLERANCES.get(
+        expected_arr.dtype if expected_arr.dtype.kind == "f" else np.dtype(np.float64)
+    )
+    rtol = default_rtol if rtol is None else rtol
+    atol = default_atol if atol is None else atol
+    bad_nonfinite = ~np.isfinite(got) & np.isfinite(want)
+    if bad_nonfinite.any():
+        index = tuple(int(i) for i in np.argwhere(bad_nonfinite)[0])
+        fail(
+            f"{what} contains {got[index]} at index {index} where {want[index]:.6g} was expected"
+            + _hint_text(hint, actual_arr, expected_arr)
+        )
+    wrong = ~np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+    if wrong.any():
+        index = tuple(int(i) for i in np.argwhere(wrong)[0])
+        at = f" at index {index}" if index else ""
+        fail(
+            f"{what} is wrong in {int(wrong.sum())} of {wrong.size} values: "
+            f"got {got[index]:.6g}{at}, expected {want[index]:.6g}"
+            + _hint_text(hint, actual_arr, expected_arr)
+        )
+
+
+def assert_equal(actual: Any, expected: Any, what: str, *, hint: str | None = None) -> None:
+    """Exact equality, for integers, labels, lists and trajectories fixed by the contract."""
+    __tracebackhide__ = True
+    if isinstance(expected, np.ndarray):
+        actual_arr = assert_array(actual, what)
+        if actual_arr.shape != expected.shape or not np.array_equal(actual_arr, expected):
+            fail(
+                f"{what} returned {_short(actual_arr)}, expected {_short(expected)}"
+                + (f"; {hint}" if hint else "")
+            )
+    elif actual != expected:
+        fail(f"{what} returned {actual!r}, expected {expected!r}" + (f"; {hint}" if hint else ""))
+
+
+@contextmanager
+def expect_value_error(what: str, why: str = "") -> Iterator[None]:
+    """The block must raise ValueError (the contract's answer to bad input).
+
+    A stub's NotImplementedError passes through unchanged, so a stub fails with its own message.
+    """
+    __tracebackhide__ = True
+    try:
+        yield
+    except ValueError:
+        return
+    except NotImplementedError:
+        raise
+    except Exception as err:
+        fail(f"{what} raised {type(err).__name__}: {err}; expected a ValueError naming the problem")
+    fail(f"{what} returned normally; expected a ValueError" + (f" ({why})" if why else ""))
+
+
+@contextmanager
+def strict_floats(what: str, hint: str = "") -> Iterator[None]:
+    """Run the block with NumPy's float warnings raised as errors, reported as one line."""
+    __tracebackhide__ = True
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            yield
+    except FloatingPointError as err:
+        fail(f"{what} raised FloatingPointError ({err})" + (f"; {hint}" if hint else ""))
