@@ -39,6 +39,7 @@ def suite_files(exercise: str) -> list[str]:
 
 def run_suites(exercise: str, impl: Path) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+               "-p", "no:hypothesispytest",
                "--impl", str(impl), *suite_files(exercise)]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
