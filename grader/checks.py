@@ -152,3 +152,24 @@ def strict_floats(what: str, hint: str = "") -> Iterator[None]:
             yield
     except FloatingPointError as err:
         fail(f"{what} raised FloatingPointError ({err})" + (f"; {hint}" if hint else ""))
+
+
+def factor_hint(causes: dict[float, str]) -> Callable[[np.ndarray, np.ndarray], str | None]:
+    """A hint for a result that is the expected one times a telling constant.
+
+    `causes` maps a factor (2, -1, N, 1/N...) to the mistake it betrays; the hint names the cause
+    when `actual` is (to tolerance) that multiple of `expected`, and says nothing otherwise.
+    """
+
+    def hint(actual: np.ndarray, expected: np.ndarray) -> str | None:
+        a, e = actual.astype(float).ravel(), expected.astype(float).ravel()
+        if a.shape != e.shape or not np.any(e):
+            return None
+        k = a @ e / (e @ e)
+        if not np.allclose(a, k * e, rtol=1e-4, atol=1e-12):
+            return None
+        return next(
+            (cause for factor, cause in causes.items() if np.isclose(k, factor, rtol=1e-3)), None
+        )
+
+    return hint

@@ -13,6 +13,7 @@ from grader.checks import (
     assert_close,
     assert_dtype,
     expect_value_error,
+    factor_hint,
     fail,
     strict_floats,
 )
@@ -24,7 +25,7 @@ LOSSES = ["mse", "cross_entropy", "binary_cross_entropy_with_logits"]
 GRADS = {loss: f"{loss}_grad" for loss in LOSSES}
 
 
-def factor_hint(n: int):
+def scale_hint(n: int):
     """Diagnose a result that is the expected one times 2, 1/2, -1, N or 1/N."""
     causes = {
         0.5: "off by a factor of 2 (the derivative of d**2 is 2 * d)",
@@ -34,17 +35,7 @@ def factor_hint(n: int):
         1 / n: f"{n} times too small: divided by N twice?",
     }
 
-    def hint(actual: np.ndarray, expected: np.ndarray) -> str | None:
-        a, e = actual.astype(float).ravel(), expected.astype(float).ravel()
-        if a.shape != e.shape or not np.any(e):
-            return None
-        k = a @ e / (e @ e)
-        if not np.allclose(a, k * e, rtol=1e-4, atol=1e-12):
-            return None
-        return next((cause for factor, cause in causes.items()
-                     if np.isclose(k, factor, rtol=1e-3)), None)
-
-    return hint
+    return factor_hint(causes)
 
 
 def make_inputs(loss: str, rng: np.random.Generator, shape: tuple[int, ...], dtype,
@@ -77,7 +68,7 @@ def test_loss_matches_reference(impl, ref, loss: str, dtype) -> None:
         assert_close(getattr(impl, loss)(pred, target), expected,
                      f"{loss} for inputs of shape {shape}, {np.dtype(dtype)}",
                      **({"rtol": 1e-4, "atol": 1e-6} if dtype == np.float32 else {}),
-                     hint=factor_hint(n))
+                     hint=scale_hint(n))
 
 
 @pytest.mark.weight(6)
@@ -91,7 +82,7 @@ def test_grad_matches_reference(impl, ref, loss: str, dtype) -> None:
         n = shape[0] if loss == "cross_entropy" else pred.size
         assert_close(getattr(impl, grad)(pred, target), getattr(ref, grad)(pred, target),
                      f"{grad} for inputs of shape {shape}, {np.dtype(dtype)}",
-                     hint=factor_hint(n))
+                     hint=scale_hint(n))
 
 
 @pytest.mark.weight(6)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, expect_value_error, fail, strict_floats
+from grader.checks import assert_close, expect_value_error, factor_hint, fail, strict_floats
 
 STABLE_HINT = "exp overflowed or log(0) was taken: use the stable form given in the docstring"
 
@@ -24,22 +24,6 @@ def numerical_gradient(loss, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
         step[index] = h
         grad[index] = (loss(x + step) - loss(x - step)) / (2 * h)
     return grad
-
-
-def factor_hint(causes: dict[float, str]):
-    """A hint for a result that is the expected one times a telling constant (2, -1, N...)."""
-
-    def hint(actual: np.ndarray, expected: np.ndarray) -> str | None:
-        a, e = actual.astype(float).ravel(), expected.astype(float).ravel()
-        if a.shape != e.shape or not np.any(e):
-            return None
-        k = a @ e / (e @ e)
-        if not np.allclose(a, k * e, rtol=1e-4, atol=1e-12):
-            return None
-        return next((cause for factor, cause in causes.items()
-                     if np.isclose(k, factor, rtol=1e-3)), None)
-
-    return hint
 
 
 def grad_hint(n: int):
