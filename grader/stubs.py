@@ -2,10 +2,10 @@
 
 In a solution, each part a student writes is fenced:
 
-    def relu(z):
-        \"\"\"max(z, 0), elementwise.\"\"\"
+    def square(x):
+        \"\"\"x**2, elementwise.\"\"\"
         # BEGIN SOLUTION
-        return np.maximum(z, 0)
+        return x * x
         # END SOLUTION
 
 The stub keeps everything else (docstrings, signatures, imports) and replaces each fence with
@@ -64,9 +64,8 @@ def make_stub(source: str, exercise: str) -> str:
             fenced_functions.add(function)
             start = number
             indent = line[: len(line) - len(line.lstrip())]
-            out.append(
-                f'{indent}raise NotImplementedError("{exercise}: {function} is not implemented yet")\n'
-            )
+            message = f"{exercise}: {function} is not implemented yet"
+            out.append(f'{indent}raise NotImplementedError("{message}")\n')
         elif marker == END:
             if start is None:
                 raise FenceError(f"{exercise}: line {number}: {END} without {BEGIN}")
