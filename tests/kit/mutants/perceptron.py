@@ -1,0 +1,78 @@
+"""Buggy variants of solutions/perceptron.py (common student mistakes) the suites must catch."""
+
+MUTANTS = [
+    {
+        "name": "predict-at-zero-is-1",
+        "old": "(self.net_input(X) > 0).astype(np.int64)",
+        "new": "(self.net_input(X) >= 0).astype(np.int64)",
+        "why": "thresholds with >= 0: a net input of exactly 0 predicts 1",
+    },
+    {
+        "name": "fit-thresholds-at-zero",
+        "old": "update = float(self.lr * (y[i] - self.predict(X[i : i + 1])[0]))",
+        "new": "update = float(self.lr * (y[i] - (self.net_input(X[i : i + 1])[0] >= 0)))",
+        "why": "the +-1 textbook form (mistake when y * z <= 0) counts z == 0 as wrong for y = 0",
+    },
+    {
+        "name": "update-from-net-input",
+        "old": "update = float(self.lr * (y[i] - self.predict(X[i : i + 1])[0]))",
+        "new": "update = float(self.lr * (y[i] - self.net_input(X[i : i + 1])[0]))",
+        "why": "uses the net input instead of the prediction (the Adaline/LMS rule)",
+    },
+    {
+        "name": "bias-not-updated",
+        "old": "                self.b += update\n",
+        "new": "",
+        "why": "forgets the bias update",
+    },
+    {
+        "name": "never-stops-early",
+        "old": "            if mistakes == 0:\n                break\n",
+        "new": "",
+        "why": "keeps training after an epoch with no mistake",
+    },
+    {
+        "name": "clean-epoch-not-recorded",
+        "old": (
+            "            mistakes_per_epoch.append(mistakes)\n"
+            "            if mistakes == 0:\n"
+            "                break\n"
+        ),
+        "new": (
+            "            if mistakes == 0:\n"
+            "                break\n"
+            "            mistakes_per_epoch.append(mistakes)\n"
+        ),
+        "why": "stops before recording the epoch with 0 mistakes (off by one)",
+    },
+    {
+        "name": "one-epoch-short",
+        "old": "for _ in range(epochs):",
+        "new": "for _ in range(epochs - 1):",
+        "why": "runs epochs - 1 epochs",
+    },
+    {
+        "name": "samples-in-reverse",
+        "old": "for i in range(len(X)):",
+        "new": "for i in reversed(range(len(X))):",
+        "why": "visits the samples in another order than 0..N-1",
+    },
+    {
+        "name": "cumulative-mistakes",
+        "old": "mistakes_per_epoch.append(mistakes)",
+        "new": "mistakes_per_epoch.append(mistakes + sum(mistakes_per_epoch))",
+        "why": "returns the running total of mistakes, not each epoch's",
+    },
+    {
+        "name": "predict-returns-bool",
+        "old": "(self.net_input(X) > 0).astype(np.int64)",
+        "new": "self.net_input(X) > 0",
+        "why": "returns a boolean array instead of integer labels",
+    },
+    {
+        "name": "labels-not-checked",
+        "old": "        if not np.isin(y, (0, 1)).all():\n",
+        "new": "        if False:\n",
+        "why": "accepts labels other than 0 and 1 (e.g. the -1/+1 convention)",
+    },
+]
