@@ -36,6 +36,9 @@ def write_section(name: str, markdown: str, page: Path = PAGE) -> None:
     pattern = re.compile(
         rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->", re.DOTALL
     )
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else f"{text.rstrip()}\n\n{block}\n"
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = f"{text.rstrip()}\n\n{block}\n"
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(text)
