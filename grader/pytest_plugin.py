@@ -9,7 +9,9 @@ Suites never import `exercises`, `solutions` or a submission. They ask for fixtu
 - `ref`: the reference solution of that exercise (hidden suites only; trusted).
 
 `--impl` chooses what `impl` is: `exercises` (default: the checkout's stubs or a student's work),
-`reference` (the solutions), or a path to a folder of exercise files.
+`reference` (the solutions), or a path to a folder of exercise files. With `--sandbox`, `impl` is
+a proxy (grader.proxy.SandboxImpl) whose calls run in a worker process under limits: the
+submission's code never runs in this process.
 """
 
 from __future__ import annotations
@@ -19,12 +21,17 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from grader.kit import exercise_of_test_file, kit_root, visibility_of_test_file
 from grader.loading import ExerciseImportError, load_exercise
+
+if TYPE_CHECKING:
+    from grader.proxy import SandboxImpl, WorkerClient
+
+SANDBOX = pytest.StashKey["WorkerClient"]()
 
 
 class InProcessImpl:
@@ -45,7 +52,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--impl",
         default="exercises",
-        help="what the suites test: 'exercises' (default), 'reference', or a folder of exercise files",
+        help="what the suites test: 'exercises' (default), 'reference', or a folder of "
+        "exercise files",
+    )
+    group.addoption(
+        "--sandbox",
+        action="store_true",
+        help="run the implementation in a worker process under limits (how `grade` grades)",
+    )
+    group.addoption(
+        "--sandbox-isolation",
+        choices=("auto", "namespaces", "drop", "none"),
+        default="auto",
+        help="how the worker is isolated (auto: namespaces as root where the kernel allows, "
+        "else drop as root, none for other users); see docs/security.md",
+    )
+    group.addoption(
+        "--sandbox-limit",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change one limit of the sandbox, e.g. call_timeout_s=5 or memory_bytes=1G "
+        "(names: grader/limits.py)",
     )
     group.addoption(
         "--write-manifest",
@@ -72,13 +100,82 @@ def exercise_of(node: pytest.Item) -> str:
 
 
 @pytest.fixture
-def impl(request: pytest.FixtureRequest) -> InProcessImpl:
+def impl(request: pytest.FixtureRequest) -> InProcessImpl | SandboxImpl:
     """The implementation under test for this test file's exercise."""
     exercise = exercise_of(request.node)
+    if request.config.getoption("--sandbox"):
+        return sandbox_impl(request, exercise)
     try:
         return InProcessImpl(load_exercise(impl_folder(request.config), exercise))
     except ExerciseImportError as err:
         pytest.fail(str(err), pytrace=False)
+
+
+def sandbox_client(config: pytest.Config) -> WorkerClient:
+    """The session's worker client: one submission, one worker at a time."""
+    client = config.stash.get(SANDBOX, None)
+    if client is None:
+        from grader.limits import limits_from_settings
+        from grader.proxy import WorkerClient
+
+        mode = config.getoption("--sandbox-isolation")
+        client = WorkerClient(impl_folder(config),
+                              limits_from_settings(config.getoption("--sandbox-limit")),
+                              None if mode == "auto" else mode)
+        config.stash[SANDBOX] = client
+        config.add_cleanup(client.close)
+    return client
+
+
+def sandbox_impl(request: pytest.FixtureRequest, exercise: str) -> SandboxImpl:
+    from grader.proxy import SandboxImpl, SubmissionFault
+
+    client = sandbox_client(request.config)
+    client.take_output()  # printed between tests: it belongs to none
+    try:
+        return SandboxImpl(client, exercise)
+    except ExerciseImportError as err:
+        why = str(err)
+    except SubmissionFault as err:
+        # A fixture may fail only with an Exception or pytest's own outcomes (pytest keeps no
+        # state for others); the line names the fault as a call would, for the scorer.
+        why = f"{type(err).__module__}.{type(err).__name__}: {err}"
+    add_output_section(request.node, "setup", client)
+    pytest.fail(why, pytrace=False)
+
+
+def add_output_section(item: pytest.Item, when: str, client: WorkerClient) -> None:
+    """What the submission printed, as a labelled section of the test's report (never parsed)."""
+    text = client.take_output()
+    if text:
+        item.add_report_section(when, "submission output", text)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if not config.getoption("--sandbox"):
+        return None
+    from grader.isolation import default_mode
+
+    mode = config.getoption("--sandbox-isolation")
+    return f"sandbox: {default_mode() if mode == 'auto' else mode} isolation (docs/security.md)"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    yield
+    client = item.config.stash.get(SANDBOX, None)
+    if client is not None:
+        add_output_section(item, "call", client)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Any:
+    # Before every other plugin's sessionfinish (pytest-json-report writes its report there):
+    # no process of the submission outlives the tests.
+    client = session.config.stash.get(SANDBOX, None)
+    if client is not None:
+        client.close()
+    yield
 
 
 @pytest.fixture

@@ -1,0 +1,122 @@
+"""What the submission's process may use: time, memory, output, files, processes; its environment.
+
+The grader enforces the time limits itself (it stops waiting, then kills); the kernel enforces
+the rest through resource limits set in the worker before it runs any submission code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+KiB, MiB, GiB = 2**10, 2**20, 2**30
+SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$", re.IGNORECASE)
+UNITS = {"": 1, "k": KiB, "m": MiB, "g": GiB}
+# Numerical libraries start one thread per core unless told otherwise; one worker is one core.
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+MINIMAL_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every limit of one submission's sandbox, with its default."""
+
+    call_timeout_s: float = 10.0  # one call (a test's single use of the submission)
+    total_timeout_s: float = 120.0  # all calls of the submission together
+    memory_bytes: int = 2 * GiB  # RLIMIT_DATA: heap and private mappings (not CUDA's reservations)
+    output_bytes: int = 64 * KiB  # what a test's report shows of the submission's output
+    file_bytes: int = 16 * MiB  # RLIMIT_FSIZE: any one file written, the output file included
+    scratch_bytes: int = 64 * MiB  # writable space (staging and /tmp), where a tmpfs is mounted
+    reply_bytes: int = 256 * MiB  # the largest message the grader accepts from the worker
+    processes: int = 256  # RLIMIT_NPROC of the worker's user: processes and threads
+    open_files: int = 256  # RLIMIT_NOFILE
+    # The user (and group) the worker runs as when the grader is root. None: a user id of its own
+    # for each sandbox, so that no two sandboxes of a batch share RLIMIT_NPROC or can signal each
+    # other. 65534 is "nobody".
+    uid: int | None = None
+    startup_timeout_s: float = 60.0  # starting the worker (not counted in the submission's time)
+
+    @property
+    def cpu_seconds(self) -> int:
+        """RLIMIT_CPU: a backstop behind the grader's own clock, for every process of the worker."""
+        return int(self.total_timeout_s) + 30
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Limits:
+        return cls(**data)
+
+
+def limits_from_settings(settings: list[str]) -> Limits:
+    """Limits with some changed by "name=value" settings: call_timeout_s=5, memory_bytes=1G."""
+    changes: dict[str, Any] = {}
+    names = {f.name: f for f in fields(Limits)}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        name = name.strip()
+        if name not in names or not value:
+            raise ValueError(f"not a limit setting: {setting!r} (one of {', '.join(names)}=VALUE)")
+        if name.endswith("_s"):
+            changes[name] = float(value)
+        elif name.endswith("_bytes"):
+            changes[name] = parse_size(value)
+        else:
+            changes[name] = int(value)
+    return replace(Limits(), **changes)
+
+
+def parse_size(text: str) -> int:
+    """'2G', '64K', '512MiB', '1048576' -> bytes."""
+    match = SIZE.match(text)
+    if not match:
+        raise ValueError(f"not a size: {text!r} (write e.g. 2G, 512M, 64K)")
+    return int(float(match.group(1)) * UNITS[match.group(2).lower()])
+
+
+def tasks_of_user(uid: int) -> int:
+    """How many processes and threads `uid` runs now (RLIMIT_NPROC counts them all)."""
+    count = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = Path(entry.path, "status").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if int(fields.get("Uid", "-1 ").split()[0]) == uid:
+            count += int(fields.get("Threads", "1"))
+    return count
+
+
+def apply_rlimits(limits: Limits, uid: int) -> None:
+    """Set the kernel's limits for this process and everything it will start as user `uid`.
+
+    RLIMIT_NPROC counts every task of the user, so the worker's share comes on top of what that
+    user already runs (a student's desktop session, other workers of a batch).
+    """
+    for which, value in (
+        (resource.RLIMIT_DATA, limits.memory_bytes),
+        (resource.RLIMIT_FSIZE, limits.file_bytes),
+        (resource.RLIMIT_NPROC, tasks_of_user(uid) + limits.processes),
+        (resource.RLIMIT_NOFILE, limits.open_files),
+        (resource.RLIMIT_CPU, limits.cpu_seconds),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        resource.setrlimit(which, (value, value))
+
+
+def worker_env(home: str, tmp: str) -> dict[str, str]:
+    """The worker's whole environment: nothing of the grader's (no tokens, no paths of its own)."""
+    env = {"PATH": MINIMAL_PATH, "HOME": home, "LANG": "C.UTF-8", "TMPDIR": tmp,
+           # getpass.getuser() reads these first: a user id of its own has no passwd entry.
+           "USER": "sandbox", "LOGNAME": "sandbox"}
+    env.update(dict.fromkeys(THREAD_VARS, "1"))
+    return env

@@ -1,0 +1,283 @@
+"""The submission's side of the sandbox: imports the staged exercise files and serves calls.
+
+Started by grader/isolation.py as `python -I -B -u` in /submission, it reads requests on fd 3
+and writes replies on fd 4 (grader/wire.py frames); fds 1 and 2 go to the output file the
+grader reads an excerpt of. Nothing here is trusted: the submission it imports can change any of it.
+That is fine, because only data leaves this process, and the grader judges that data against
+values this process never sees.
+
+Requests (`op`): import, getattr, setattr, call, protocol (iter, next, len, ...), run (a test's
+scenario). A reply holds `r` (the result), `exc` (an exception), `stop` (the end of an
+iterator) or `imperr` (an exercise that fails to import). While serving a call, the worker may
+send its own request, `cb` (call back a function the test passed), and serves the grader's
+requests until that callback's reply comes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import sys
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader.loading import ExerciseImportError, load_exercise
+from grader.wire import (
+    REPLY_FD,
+    REQUEST_FD,
+    Channel,
+    ChannelClosed,
+    Codec,
+    describe_exception,
+    rebuild_exception,
+)
+
+MAX_WARNINGS = 10
+# The np.errstate modes that work here; "call" and "log" need an object of the grader's process
+# and become "warn".
+ERRSTATE_MODES = ("ignore", "warn", "raise", "print")
+
+
+class Callback:
+    """A function of the test's: calling it runs it in the grader's process."""
+
+    def __init__(self, server: Server, callback_id: int) -> None:
+        self.server, self.callback_id = server, callback_id
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.server.call_back(self.callback_id, list(args), kwargs)
+
+    def __repr__(self) -> str:
+        return f"<the test's function #{self.callback_id}>"
+
+    def __del__(self) -> None:
+        self.server.released_callbacks.append(self.callback_id)
+
+
+class WorkerCodec(Codec):
+    """Objects that are not data stay here and cross as handles; callbacks go back as themselves."""
+
+    adopt_mirrors = True
+
+    def __init__(self, server: Server) -> None:
+        super().__init__()
+        self.server = server
+        self.handles: dict[int, Any] = {}
+        self.handle_of: dict[int, int] = {}  # id(object) -> handle (held: ids stay valid)
+        self.times_sent: dict[int, int] = {}
+        self.next_handle = 1
+
+    def mirror_id(self, obj: Any, seen: Any) -> int | None:
+        return self.mirrors.find(obj)
+
+    def encode_other(self, value: Any) -> dict[str, Any]:
+        if isinstance(value, Callback):
+            return {"$": "cb", "id": value.callback_id}
+        handle = self.handle_of.get(id(value))
+        if handle is None:
+            handle, self.next_handle = self.next_handle, self.next_handle + 1
+            self.handles[handle] = value
+            self.handle_of[id(value)] = handle
+            self.times_sent[handle] = 0
+        self.times_sent[handle] += 1
+        return {"$": "h", "id": handle, "t": type(value).__name__}
+
+    def decode_other(self, node: dict[str, Any]) -> Any:
+        if node["$"] == "h":
+            return self.handles[node["id"]]
+        if node["$"] == "cb":
+            return Callback(self.server, node["id"])
+        return super().decode_other(node)
+
+    def release(self, handle: int, times: int) -> None:
+        """The grader dropped its proxy, which had seen the handle `times` times."""
+        left = self.times_sent.get(handle, 0) - times
+        if left > 0:
+            self.times_sent[handle] = left
+            return
+        obj = self.handles.pop(handle, None)
+        self.times_sent.pop(handle, None)
+        if obj is not None:
+            self.handle_of.pop(id(obj), None)
+
+    def dropped_mirrors(self) -> list[int]:
+        """Mirrored objects nothing holds but the mirror table: the submission let them go."""
+        objects = self.mirrors.objects
+        # getrefcount sees the table's reference and its own argument's.
+        dropped = [mid for mid in list(objects) if sys.getrefcount(objects[mid]) <= 2]
+        self.mirrors.remove(dropped)
+        return dropped
+
+
+class Server:
+    def __init__(self, channel: Channel, staging: Path) -> None:
+        self.channel, self.staging = channel, staging
+        self.codec = WorkerCodec(self)
+        self.released_callbacks: list[int] = []
+        # Every warning of a call is noted (up to a few) and raised again in the test, where
+        # the test's own filters decide what it does.
+        self.noted: list[list[Any]] = []
+        warnings.simplefilter("always")
+        warnings.showwarning = self.note_warning
+
+    def note_warning(self, message: Warning | str, category: type[Warning], *_: Any) -> None:
+        if len(self.noted) < MAX_WARNINGS:
+            self.noted.append([[c.__name__ for c in category.__mro__], str(message)])
+
+    def run(self) -> None:
+        self.send({"hello": os.getpid()}, {})
+        while True:
+            try:
+                message, buffers = self.channel.recv()
+            except ChannelClosed:
+                return
+            self.serve(message, buffers)
+
+    # --- messages ----------------------------------------------------------------------------
+
+    def send(self, message: dict[str, Any], values: dict[str, Any]) -> None:
+        try:
+            message, buffers = self.codec.pack(message, values)
+        except Exception as err:  # a result that cannot cross (an ndarray subclass...)
+            self.codec.mirrors.invalidate()
+            message, buffers = self.codec.pack({"exc": describe_exception(err)}, {})
+        dropped = self.codec.dropped_mirrors()
+        if dropped:
+            message["drop"] = dropped
+        if self.released_callbacks:
+            message["cbrel"], self.released_callbacks = self.released_callbacks, []
+        self.channel.send(message, buffers)
+
+    def receive(self, message: dict[str, Any], buffers: list[bytearray]) -> None:
+        """What every message from the grader may carry besides its request or reply."""
+        self.codec.apply_mirrors(message, buffers)
+        self.codec.mirrors.remove(message.get("drop", []))
+        for handle, times in message.get("rel", []):
+            self.codec.release(handle, times)
+
+    def serve(self, message: dict[str, Any], buffers: list[bytearray]) -> None:
+        """Run one request of the grader's and send the reply."""
+        self.receive(message, buffers)
+        apply_errstate(message.get("err"))
+        outer, self.noted = self.noted, []
+        try:
+            reply: dict[str, Any] = {}
+            values = {"r": self.dispatch(message, buffers)}
+        except StopIteration:
+            reply, values = {"stop": True}, {}
+        except ExerciseImportError as err:
+            reply, values = {"imperr": str(err)}, {}
+        except SystemExit:
+            raise  # the submission asked this process to end: it ends
+        except BaseException as err:
+            reply, values = {"exc": describe_exception(err, self.student_traceback(err))}, {}
+        if self.noted:
+            reply["warn"] = self.noted
+        self.noted = outer
+        self.send(reply, values)
+
+    def dispatch(self, message: dict[str, Any], buffers: list[bytearray]) -> Any:
+        op = message["op"]
+
+        def arg(key: str) -> Any:
+            return self.codec.decode(message[key], buffers)
+
+        if op == "import":
+            return load_exercise(self.staging, message["ex"])
+        target = self.codec.handles[message["h"]] if "h" in message else None
+        if op == "getattr":
+            value = getattr(target, message["n"])
+            # A function, method or class stays what it is: the grader may keep its proxy.
+            return {"v": value, "fixed": inspect.isroutine(value) or isinstance(value, type)}
+        if op == "setattr":
+            return setattr(target, message["n"], arg("v"))
+        if op == "call":
+            function = getattr(target, message["n"]) if message.get("n") else target
+            return function(*arg("a"), **arg("k"))
+        if op == "protocol":
+            return protocol(message["fn"], target, *arg("a"))
+        if op == "run":
+            return self.run_scenario(message, arg("a"), arg("k"))
+        raise ValueError(f"unknown request {op!r}")
+
+    def call_back(self, callback_id: int, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """Call the test's function in the grader's process; serve its requests meanwhile."""
+        self.send({"op": "cb", "id": callback_id}, {"a": args, "k": kwargs})
+        while True:
+            message, buffers = self.channel.recv()
+            if "op" in message:
+                self.serve(message, buffers)
+                continue
+            self.receive(message, buffers)
+            if "exc" in message:
+                raise rebuild_exception(message["exc"])
+            return self.codec.decode(message["r"], buffers)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def run_scenario(self, message: dict[str, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """A test's scenario: a top-level function of the test file, shipped as source."""
+        module = load_exercise(self.staging, message["ex"])
+        namespace: dict[str, Any] = {"np": np, "__name__": "scenario"}
+        exec(compile(message["src"], f"<scenario {message['fn']}>", "exec"), namespace)
+        return namespace[message["fn"]](module, *args, **kwargs)
+
+    def student_traceback(self, err: BaseException) -> str:
+        """The frames of the submission's own files, as Python prints them."""
+        frames = [f for f in traceback.extract_tb(err.__traceback__)
+                  if Path(f.filename).parent == self.staging]
+        if not frames:
+            return ""
+        lines = ["Traceback of the submission's code (most recent call last):"]
+        for frame in frames:
+            lines.append(f'  File "{Path(frame.filename).name}", line {frame.lineno}, '
+                         f"in {frame.name}")
+            if frame.line:
+                lines.append(f"    {frame.line}")
+        return "\n".join(lines)
+
+
+def protocol(name: str, target: Any, *args: Any) -> Any:
+    """The builtin operations a proxy forwards: iteration, len, indexing, truth, membership."""
+    if name == "iter":
+        return iter(target)
+    if name == "next":
+        return next(target)
+    if name == "len":
+        return len(target)
+    if name == "bool":
+        return bool(target)
+    if name == "getitem":
+        return target[args[0]]
+    if name == "setitem":
+        target[args[0]] = args[1]
+        return None
+    if name == "contains":
+        return args[0] in target
+    raise ValueError(f"unknown operation {name!r}")
+
+
+def apply_errstate(errstate: dict[str, str] | None) -> None:
+    """The caller's np.errstate, for this call (calls are serial: each sets its own)."""
+    if errstate and np.geterr() != errstate:
+        np.seterr(**{k: v if v in ERRSTATE_MODES else "warn" for k, v in errstate.items()})
+
+
+def flush_std_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # the submission may have replaced or closed them
+            stream.flush()
+
+
+def main() -> None:
+    server = Server(Channel(REQUEST_FD, REPLY_FD), Path.cwd())
+    try:
+        server.run()
+    finally:
+        flush_std_streams()
+    os._exit(0)  # the submission's atexit handlers have nothing left to do

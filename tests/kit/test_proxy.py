@@ -1,0 +1,285 @@
+"""The sandbox's proxy behaves like the module itself, as far as the suites can tell.
+
+A tiny synthetic submission (written to a temporary folder) is served by one real worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.limits import Limits
+from grader.loading import ExerciseImportError
+from grader.proxy import SandboxImpl, WorkerClient
+
+SUBMISSION = '''
+import warnings
+
+import numpy as np
+
+
+class ShapeError(ValueError):
+    pass
+
+
+class Lying(np.ndarray):
+    pass
+
+
+def add(a, b):
+    return a + b
+
+
+def scale_in_place(x, factor):
+    x *= factor
+
+
+def same(x):
+    return x
+
+
+def first_float32(x):
+    return np.float32(x[0])
+
+
+def apply(f, x):
+    return f(x) + 1
+
+
+def perturb_and_call(f, x, h):
+    old = x[0]
+    x[0] = old + h
+    value = f(x)
+    x[0] = old
+    return value
+
+
+def reject(x):
+    if x.ndim != 1:
+        raise ShapeError(f"expected a vector, got shape {x.shape}")
+    return x
+
+
+def exp(z):
+    return np.exp(z)
+
+
+def warn():
+    warnings.warn("careful", RuntimeWarning)
+    return 1
+
+
+def lying():
+    return np.zeros(3).view(Lying)
+
+
+def draw(rng, n):
+    return rng.permutation(n)
+
+
+def batches(n, rng):
+    order = rng.permutation(n)
+    for start in range(0, n, 2):
+        yield order[start:start + 2]
+
+
+def shout(text):
+    print(text)
+    return len(text)
+
+
+class Stepper:
+    def __init__(self, params, lr):
+        self.params = params
+        self.lr = lr
+        self.steps = 0
+
+    def step(self, grads):
+        for key, p in self.params.items():
+            p -= self.lr * grads[key]
+        self.steps += 1
+        return self
+
+    def __len__(self):
+        return self.steps
+
+    def __getitem__(self, key):
+        return self.params[key]
+'''
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerClient]:
+    folder = tmp_path_factory.mktemp("submission")
+    (folder / "activations.py").write_text(SUBMISSION)
+    (folder / "losses.py").write_text("def mse(a, b):\n    return (a - b\n")
+    client = WorkerClient(folder, Limits(call_timeout_s=20))
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def remote(client: WorkerClient) -> SandboxImpl:
+    return SandboxImpl(client, "activations")
+
+
+def test_functions_return_plain_arrays(remote: SandboxImpl) -> None:
+    out = remote.add(np.ones(2), np.arange(2.0))
+    assert type(out) is np.ndarray and np.array_equal(out, [1.0, 2.0])
+
+
+def test_numpy_scalar_types_survive(remote: SandboxImpl) -> None:
+    assert type(remote.first_float32(np.array([1.5]))) is np.float32
+
+
+def test_in_place_changes_reach_the_callers_array(remote: SandboxImpl) -> None:
+    x = np.arange(3.0)
+    assert remote.scale_in_place(x, 2.0) is None
+    assert np.array_equal(x, [0.0, 2.0, 4.0])
+
+
+def test_an_argument_returned_is_the_callers_own_object(remote: SandboxImpl) -> None:
+    x = np.ones(2)
+    assert remote.same(x) is x
+
+
+def test_callbacks_run_in_the_test(remote: SandboxImpl) -> None:
+    seen = []
+    assert remote.apply(lambda v: seen.append(v.shape) or float(v.sum()), np.ones(3)) == 4.0
+    assert seen == [(3,)]
+
+
+def test_a_callback_sees_the_perturbation_through_its_closure(remote: SandboxImpl) -> None:
+    x = np.array([1.0, 2.0])
+    assert remote.perturb_and_call(lambda _: float(x[0]), x, 0.5) == 1.5
+    assert np.array_equal(x, [1.0, 2.0])  # restored in the worker, mirrored back
+
+
+def test_a_callbacks_exception_comes_back_as_itself(remote: SandboxImpl) -> None:
+    error = AssertionError("raised by the test's function")
+
+    def fail(_: np.ndarray) -> float:
+        raise error
+
+    with pytest.raises(AssertionError) as caught:
+        remote.apply(fail, np.ones(1))
+    assert caught.value is error
+
+
+def test_student_exceptions_keep_their_builtin_type_and_frames(remote: SandboxImpl) -> None:
+    with pytest.raises(ValueError, match="expected a vector") as caught:
+        remote.reject(np.ones((2, 2)))
+    message = str(caught.value)
+    assert message.startswith("ShapeError: expected a vector, got shape (2, 2)")
+    assert 'File "activations.py", line' in message and "raise ShapeError" in message
+
+
+def test_the_callers_errstate_applies_in_the_worker(remote: SandboxImpl) -> None:
+    big = np.array([1000.0])
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        remote.exp(big)
+    with np.errstate(over="ignore"):
+        assert np.isinf(remote.exp(big)[0])
+
+
+def test_warnings_are_raised_again_in_the_test(remote: SandboxImpl) -> None:
+    with pytest.warns(RuntimeWarning, match="careful"):
+        assert remote.warn() == 1
+
+
+def test_an_ndarray_subclass_is_refused_with_a_clear_message(remote: SandboxImpl) -> None:
+    with pytest.raises(TypeError, match=r"subclass of numpy\.ndarray"):
+        remote.lying()
+
+
+def test_generators_advance_the_callers_rng(remote: SandboxImpl) -> None:
+    rng, expected = np.random.default_rng(5), np.random.default_rng(5)
+    assert np.array_equal(remote.draw(rng, 6), expected.permutation(6))
+    assert rng.random() == expected.random()
+
+
+def test_generator_functions_come_back_as_iterable_handles(remote: SandboxImpl) -> None:
+    rng, expected = np.random.default_rng(1), np.random.default_rng(1)
+    batches = remote.batches(5, rng)
+    assert rng.bit_generator.state == expected.bit_generator.state  # nothing drawn yet
+    got = list(batches)
+    order = expected.permutation(5)
+    assert [b.tolist() for b in got] == [order[:2].tolist(), order[2:4].tolist(), [order[4]]]
+    assert rng.random() == expected.random()
+
+
+def test_instances_are_handles_with_methods_attributes_and_protocols(remote: SandboxImpl) -> None:
+    params = {"w": np.ones(2)}
+    stepper = remote.Stepper(params, 0.5)
+    assert stepper.step({"w": np.ones(2)}) is stepper
+    assert np.array_equal(params["w"], [0.5, 0.5])  # updated in place in the worker
+    assert stepper.steps == 1 and len(stepper) == 1
+    assert np.array_equal(stepper["w"], [0.5, 0.5])
+    params["w"][:] = 10.0  # the test's change reaches the array the instance holds
+    stepper.lr = 1.0
+    stepper.step({"w": np.ones(2)})
+    assert np.array_equal(params["w"], [9.0, 9.0])
+    assert "Stepper" in repr(stepper)
+
+
+def test_missing_names_raise_attribute_error(remote: SandboxImpl) -> None:
+    with pytest.raises(AttributeError):
+        remote.no_such_function  # noqa: B018
+
+
+def double_in_worker(module, values: list) -> list:
+    """A scenario: runs next to the implementation."""
+    x = np.array(values)
+    module.scale_in_place(x, 2.0)
+    return x.tolist()
+
+
+def test_scenarios_run_next_to_the_implementation(remote: SandboxImpl) -> None:
+    assert remote.run(double_in_worker, [1.0, 2.0]) == [2.0, 4.0]
+
+
+def test_a_scenario_must_be_a_top_level_function(remote: SandboxImpl) -> None:
+    def nested(module):
+        return 1
+
+    with pytest.raises(TypeError, match="top-level"):
+        remote.run(nested)
+
+
+def test_output_is_captured_not_printed(remote: SandboxImpl, client: WorkerClient,
+                                        capfd: pytest.CaptureFixture[str]) -> None:
+    client.take_output()
+    assert remote.shout("hello from the submission") == 25
+    assert "hello from the submission" in client.take_output()
+    assert "hello" not in capfd.readouterr().out
+
+
+def test_an_exercise_that_fails_to_import_fails_alone(client: WorkerClient) -> None:
+    with pytest.raises(ExerciseImportError, match=r"^losses.py does not compile"):
+        SandboxImpl(client, "losses")
+    assert np.array_equal(SandboxImpl(client, "activations").add(1, 2), 3)
+
+
+def test_a_value_that_cannot_cross_fails_before_anything_is_sent(remote: SandboxImpl) -> None:
+    with pytest.raises(TypeError, match="cannot be passed"):
+        remote.add(object(), 1)
+    assert remote.add(1, 2) == 3
+
+
+@pytest.mark.parametrize("folder_name", ["solutions"])
+def test_the_reference_runs_in_the_sandbox(folder_name: str) -> None:
+    from grader.kit import kit_root
+
+    folder = kit_root() / folder_name
+    if not (folder / "activations.py").is_file():
+        pytest.skip("no reference activations yet")
+    client = WorkerClient(Path(folder))
+    try:
+        z = np.linspace(-5, 5, 11)
+        np.testing.assert_allclose(SandboxImpl(client, "activations").sigmoid(z),
+                                   1 / (1 + np.exp(-z)))
+    finally:
+        client.close()
