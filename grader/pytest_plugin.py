@@ -108,7 +108,9 @@ def impl(request: pytest.FixtureRequest) -> InProcessImpl | SandboxImpl:
     try:
         return InProcessImpl(load_exercise(impl_folder(request.config), exercise))
     except ExerciseImportError as err:
-        pytest.fail(str(err), pytrace=False)
+        why = str(err)
+    # Failing outside the except block keeps the import error out of the report's traceback.
+    pytest.fail(why, pytrace=False)
 
 
 def sandbox_client(config: pytest.Config) -> WorkerClient:

@@ -1,0 +1,173 @@
+"""The instructor's commands at scale: `grade batch`, `merge`, `summary`, `gradescope-bundle`.
+
+Each is a Click command registered on the `grade` group in grader/cli.py. Their work lives in
+grader/batch.py, grader/gradebook.py, grader/shards.py and grader/gradescope_bundle.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from grader.kit import kit_root
+from grader.shards import Shard
+
+
+class BadCall(click.ClickException):
+    """A call that cannot be carried out: one line, exit status 2 (as everywhere in grade)."""
+
+    exit_code = 2
+
+
+def parse_shard_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> Shard | None:
+    from grader.shards import ShardError, parse_shard
+
+    if value is None:
+        return None
+    try:
+        return parse_shard(value)
+    except ShardError as err:
+        raise click.BadParameter(str(err), ctx, param) from None
+
+
+@click.command("batch")
+@click.argument("folder", metavar="DIR",
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The gradebook CSV to write; students/<id>/ folders go next to it.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Submissions graded at once (default: the number of cores).")
+@click.option("--force", is_flag=True, help="Regrade every submission, changed or not.")
+@click.option("--shard", callback=parse_shard_option, metavar="K/N",
+              help="Grade only the K-th of N slices (for a CI matrix; then `grade merge`).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=300, show_default=True,
+              help="Seconds one submission's test run may take; unfinished tests score 0.")
+@click.pass_context
+def batch_command(
+    ctx: click.Context,
+    folder: Path,
+    out: Path,
+    jobs: int | None,
+    force: bool,
+    shard: Shard | None,
+    timeout: float,
+) -> None:
+    """Grade every submission in DIR into a gradebook.
+
+    One submission per entry of DIR (a folder, .zip or .ipynb); the entry's name, less its
+    suffix, is the student id. Re-running grades only what changed.
+    """
+    from grader.batch import BatchError, run_batch, students_folder
+    from grader.manifest import ManifestError
+    from grader.rubric import RubricError
+
+    try:
+        report = run_batch(folder, out, jobs=jobs, force=force, shard=shard, timeout=timeout)
+    except (BatchError, ManifestError, RubricError) as err:
+        raise BadCall(str(err)) from None
+    click.echo(
+        f"{out}: {len(report.rows)} students ({len(report.graded)} graded, "
+        f"{len(report.kept)} unchanged, {len(report.refused)} refused); "
+        f"results and feedback in {students_folder(out)}/"
+    )
+    if report.interrupted:
+        click.echo("interrupted: run the same command again to grade the rest", err=True)
+        ctx.exit(130)
+
+
+@click.command("merge")
+@click.argument("shards", metavar="SHARD.csv...", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The merged gradebook CSV to write.")
+def merge_command(shards: tuple[Path, ...], out: Path) -> None:
+    """Combine the gradebooks of shards into one.
+
+    The shards are the gradebooks of `grade batch --shard K/N`, K = 1..N.
+    """
+    from grader.gradebook import GradebookError, merge_gradebooks, read_gradebook, write_gradebook
+
+    try:
+        rows = merge_gradebooks([(str(path), read_gradebook(path)) for path in shards])
+    except GradebookError as err:
+        raise BadCall(str(err)) from None
+    write_gradebook(rows, out)
+    click.echo(f"{out}: {len(rows)} students from {len(shards)} gradebooks")
+
+
+def read_results(students: Path, names: list[str]) -> list[dict]:
+    """The students' result JSONs that exist (a merged CI gradebook may come without them)."""
+    results = []
+    for name in names:
+        try:
+            results.append(json.loads((students / name / "result.json").read_text()))
+        except (OSError, ValueError):
+            continue
+    return results
+
+
+@click.command("summary")
+@click.argument("gradebook", metavar="GRADEBOOK.csv",
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--students", "students", type=click.Path(file_okay=False, path_type=Path),
+              help="The students/ folder of result JSONs (default: next to the gradebook).")
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw the distribution of totals to this PNG (needs matplotlib).")
+def summary_command(gradebook: Path, students: Path | None, png: Path | None) -> None:
+    """Summarise a gradebook for the instructor.
+
+    Mean points per exercise, the distribution of totals, flags, and the tests most often
+    failed (from the students' result.json files).
+    """
+    from grader.batch import students_folder
+    from grader.gradebook import (
+        GradebookError,
+        format_summary,
+        read_gradebook,
+        summarize,
+        write_histogram_png,
+    )
+    from grader.rubric import RUBRIC, RubricError, load_rubric
+
+    try:
+        rows = read_gradebook(gradebook)
+    except GradebookError as err:
+        raise BadCall(str(err)) from None
+    try:
+        exercise_max = dict(load_rubric(kit_root() / RUBRIC).points)
+    except RubricError:
+        exercise_max = {}
+    folder = students or students_folder(gradebook)
+    summary = summarize(rows, read_results(folder, [r.student for r in rows]), exercise_max)
+    click.echo(format_summary(summary), nl=False)
+    if png is not None:
+        try:
+            write_histogram_png(summary, png)
+        except ImportError:
+            raise BadCall("--png needs matplotlib: pip install 'dlkit[plot]'") from None
+        click.echo(f"wrote {png}")
+
+
+@click.command("gradescope-bundle")
+@click.argument("out", metavar="OUT.zip", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--torch-index", metavar="URL", default=os.environ.get("KIT_TORCH_INDEX"),
+              help="Install torch from this package index in setup.sh (e.g. PyTorch's CPU-only "
+              "wheels: a far smaller image). Default: $KIT_TORCH_INDEX, else the usual index.")
+def gradescope_bundle_command(out: Path, torch_index: str | None) -> None:
+    """Build a Gradescope autograder zip.
+
+    It holds setup.sh (installs the kit), run_autograder (grades /autograder/submission into
+    /autograder/results/results.json) and the kit itself.
+    """
+    from grader.gradescope_bundle import BundleError, build_bundle
+
+    try:
+        names = build_bundle(kit_root(), out, torch_index)
+    except BundleError as err:
+        raise BadCall(str(err)) from None
+    click.echo(f"wrote {out} ({len(names)} files): upload it as the assignment's autograder")

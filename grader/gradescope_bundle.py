@@ -1,0 +1,172 @@
+"""A Gradescope autograder for the kit: the bundle, and what its `run_autograder` runs.
+
+Gradescope unpacks the bundle into /autograder/source, runs `setup.sh` once to build the
+image, then for each submission puts the student's files in /autograder/submission, runs
+/autograder/run_autograder and reads /autograder/results/results.json. The bundle:
+
+    setup.sh          installs Python, a virtual environment and the kit (numpy, torch, ...)
+    run_autograder    runs `python -m grader.gradescope_bundle /autograder` in the kit
+    kit/              the kit: grader/, solutions/, tests/public, tests/hidden, manifest, rubric
+
+`AUTOGRADER_ROOT` (default /autograder) and `KIT_PYTHON` (default the image's venv python)
+let a test run the same `run_autograder` against a stand-in folder tree.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from grader.kit import EXERCISES
+
+# What the autograder needs of the kit (no kit tests, no stubs, no notebooks).
+KIT_PARTS = ("pyproject.toml", "README.md", "LICENSE", "grader", "solutions",
+             "tests/public", "tests/hidden", "tests/manifest.json", "tests/rubric.toml")
+
+SETUP_SH = """\
+#!/usr/bin/env bash
+# Gradescope runs this once, building the autograder's image (Ubuntu): Python, a virtual
+# environment, and the kit with its dependencies (numpy, torch, pytest, ...).
+set -euo pipefail
+SOURCE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends python3 python3-venv python3-pip
+python3 -m venv "$ROOT/venv"
+"$ROOT/venv/bin/python" -m pip install -q --upgrade pip
+{torch_line}"$ROOT/venv/bin/python" -m pip install -q -e "$SOURCE/kit"
+"$ROOT/venv/bin/python" -c "import numpy, torch, pytest, nbformat, click; print('kit ready')"
+"""
+
+RUN_AUTOGRADER = """\
+#!/usr/bin/env bash
+# Gradescope runs this for each submission: grade $ROOT/submission and write
+# $ROOT/results/results.json. Everything else happens in grader/gradescope_bundle.py.
+set -u
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+cd "$ROOT/source/kit"
+exec "${KIT_PYTHON:-$ROOT/venv/bin/python}" -m grader.gradescope_bundle "$ROOT"
+"""
+
+
+class BundleError(Exception):
+    """The bundle cannot be built (no hidden suites, no manifest); one line says why."""
+
+
+# --- building the bundle -----------------------------------------------------------------------
+
+
+def kit_files(kit: Path) -> Iterator[tuple[Path, str]]:
+    """(file, name in the bundle) for each file the autograder needs, under `kit/`."""
+    for part in KIT_PARTS:
+        base = kit / part
+        paths = [base] if base.is_file() else sorted(base.rglob("*")) if base.is_dir() else []
+        for path in paths:
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                yield path, f"kit/{path.relative_to(kit).as_posix()}"
+
+
+def setup_script(torch_index: str | None) -> str:
+    """setup.sh; `torch_index` installs torch from that index first (e.g. PyTorch's CPU wheels)."""
+    torch_line = (
+        f'"$ROOT/venv/bin/python" -m pip install -q torch --index-url "{torch_index}"\n'
+        if torch_index else ""
+    )
+    return SETUP_SH.format(torch_line=torch_line)
+
+
+def build_bundle(kit: Path, out: Path, torch_index: str | None = None) -> list[str]:
+    """Write the autograder zip to `out`; returns the names it holds."""
+    for needed in ("tests/hidden", "tests/manifest.json", "solutions"):
+        if not (kit / needed).exists():
+            raise BundleError(f"this copy of the kit has no {needed}: bundle from the "
+                              "instructor's checkout")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    names = []
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, text in (("setup.sh", setup_script(torch_index)),
+                           ("run_autograder", RUN_AUTOGRADER)):
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.external_attr = 0o100755 << 16  # executable: Gradescope runs them directly
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, text)
+            names.append(name)
+        for path, name in kit_files(kit):
+            archive.write(path, name)
+            names.append(name)
+    return names
+
+
+# --- inside the container: grading one submission ----------------------------------------------
+
+
+def pick_submission(folder: Path) -> Path:
+    """What to stage among the files a student uploaded to `folder`.
+
+    The folder itself when it holds exercise files or exercises/; else its only notebook or
+    zip; else its only subfolder (an upload unpacked into one folder); else the folder, which
+    staging then refuses with its reason.
+    """
+    children = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    if (folder / "exercises").is_dir() or any((folder / f"{e}.py").exists() for e in EXERCISES):
+        return folder
+    for suffix in (".ipynb", ".zip"):
+        found = [p for p in children if p.suffix.lower() == suffix and p.is_file()]
+        if len(found) == 1:
+            return found[0]
+    folders = [p for p in children if p.is_dir() and p.name != "__MACOSX"]
+    return folders[0] if len(folders) == 1 else folder
+
+
+def refusal_results(message: str, seconds: float) -> dict[str, Any]:
+    return {"score": 0.0, "execution_time": round(seconds), "output": message,
+            "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
+
+
+def autograde(root: Path, kit: Path) -> dict[str, Any]:
+    """Grade `root/submission` with the kit; Gradescope's results.json as data."""
+    from grader.batch import grade_staged, load_setup
+    from grader.formats import gradescope_json
+    from grader.submission import SubmissionError, stage_submission
+
+    started = time.monotonic()
+    setup = load_setup(kit)
+    with tempfile.TemporaryDirectory(prefix="grade-gradescope-") as tmp:
+        try:
+            staged = stage_submission(pick_submission(root / "submission"), Path(tmp) / "staged")
+        except SubmissionError as err:
+            seconds = time.monotonic() - started
+            return refusal_results(f"Your submission was refused: {err}", seconds)
+        result, _ = grade_staged(setup, staged)
+    result.seconds = time.monotonic() - started
+    data = gradescope_json(result)
+    if result.notes:
+        data["output"] += "\n\n" + "\n".join(result.notes)
+    return data
+
+
+def main(argv: list[str]) -> int:
+    """`python -m grader.gradescope_bundle ROOT`: always leaves a results.json behind."""
+    root = Path(argv[1] if len(argv) > 1 else "/autograder")
+    started = time.monotonic()
+    try:
+        data = autograde(root, Path(__file__).resolve().parent.parent)
+    except Exception as err:  # Gradescope shows this output; a traceback helps nobody there
+        data = refusal_results(f"The autograder failed ({type(err).__name__}: {err}); "
+                               "tell your instructor.", time.monotonic() - started)
+    results = root / "results" / "results.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(data, indent=2) + "\n")
+    print(data["output"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

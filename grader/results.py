@@ -1,0 +1,56 @@
+"""What grading produces: one record per test, one per exercise, and the whole result.
+
+These are plain data. `grader.scoring` builds them from a pytest-json-report file;
+`grader.formats` turns them into the text table, the result JSON and Gradescope's results.json.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# A test's outcome, as the contract's result JSON spells it.
+OUTCOMES: tuple[str, ...] = ("passed", "failed", "error", "timeout", "skipped")
+
+
+@dataclass(frozen=True)
+class GradedTest:
+    """One test of the manifest, scored.
+
+    `message` is the one line a student reads (the test's teaching message); `details` is the
+    full failure report (pytest's longrepr), shown with `grade -v`.
+    """
+
+    id: str
+    exercise: str
+    visibility: str
+    outcome: str
+    score: float
+    max_score: float
+    message: str = ""
+    details: str = ""
+
+
+@dataclass(frozen=True)
+class GradedExercise:
+    name: str
+    score: float
+    max_score: float
+
+
+@dataclass
+class Result:
+    """A graded submission: totals, exercises in teaching order, tests in manifest order.
+
+    `seconds` is how long grading took; `notes` are lines for the reader that are not scores
+    (hidden tests absent, the run hit its time limit, ...).
+    """
+
+    score: float
+    max_score: float
+    exercises: list[GradedExercise]
+    tests: list[GradedTest]
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def tests_of(self, exercise: str) -> list[GradedTest]:
+        return [t for t in self.tests if t.exercise == exercise]

@@ -1,0 +1,192 @@
+"""Run the suites on a staged submission in child pytest processes; collect their JSON reports.
+
+A child reads only the kit's configuration (`-c <kit>/pyproject.toml`, `--rootdir <kit>`):
+no ini, conftest or plugin of a submission is ever loaded, nor any pytest plugin that happens to
+be installed (autoload is off). Its report goes to a private temporary folder. Neither its
+output nor its exit status decides a score: `grader.scoring` reads the report against the
+manifest, so a child that crashes or runs out of time leaves tests missing, and they score 0.
+Two children share the work where there are two cores (see `shards`); their reports merge.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.kit import EXERCISES, VISIBILITIES, exercise_of_test_file
+
+DEFAULT_TIMEOUT_S = 300.0
+# The one exercise that imports PyTorch (seconds of CPU): its suites run in a child of their own,
+# beside the others, where there is more than one core.
+TORCH_EXERCISES = ("matmul",)
+# After an interrupt, how long pytest gets to write the report of the tests it finished.
+INTERRUPT_GRACE_S = 5.0
+OUTPUT_TAIL = 4000
+
+
+@dataclass
+class Run:
+    """What the child processes left: their merged report and how they ended."""
+
+    report: dict[str, Any]
+    timed_out: bool = False
+    exit_codes: list[int | None] = field(default_factory=list)
+    output: str = ""
+
+
+def pytest_env() -> dict[str, str]:
+    """The environment of a child pytest: the caller's, less what would change pytest itself."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return env
+
+
+def pytest_base_command(kit: Path) -> list[str]:
+    """pytest configured by the kit alone (its addopts load grader.pytest_plugin)."""
+    return [sys.executable, "-m", "pytest", "-c", str(kit / "pyproject.toml"),
+            "--rootdir", str(kit), "-p", "no:cacheprovider"]
+
+
+def pytest_command(
+    kit: Path,
+    impl: Path,
+    test_files: Sequence[Path],
+    report: Path,
+    details: bool = False,
+    limits: Sequence[str] = (),
+) -> list[str]:
+    """The child's command line: run `test_files` on the exercise files in `impl`.
+
+    The submission runs in the sandbox's worker (`--sandbox`), never in the child itself;
+    `limits` are `NAME=VALUE` settings of grader.limits.Limits. `details` keeps pytest's short
+    traceback of each failure (for `grade -v` and Gradescope); without it a failure is its one
+    line, several times cheaper when everything fails.
+    """
+    return [
+        *pytest_base_command(kit),
+        "-p", "pytest_jsonreport.plugin", "--json-report", f"--json-report-file={report}",
+        "--json-report-omit", "keywords", "streams", "log", "traceback", "warnings",
+        "-q", f"--tb={'short' if details else 'line'}", "--impl", str(impl), "--sandbox",
+        *(f"--sandbox-limit={limit}" for limit in limits),
+        *map(str, test_files),
+    ]
+
+
+def suite_files(kit: Path, exercises: Iterable[str]) -> list[Path]:
+    """The suite files of `exercises` present in the kit, public before hidden."""
+    chosen = set(exercises)
+    return [
+        path
+        for visibility in VISIBILITIES
+        for path in sorted((kit / "tests" / visibility).glob("test_*.py"))
+        if exercise_of_test_file(path) in chosen
+    ]
+
+
+def shards(exercises: Sequence[str]) -> list[list[str]]:
+    """The exercises of each child process: PyTorch's import runs beside the rest."""
+    if (os.cpu_count() or 1) < 2:
+        return [list(exercises)]
+    light = [e for e in exercises if e not in TORCH_EXERCISES]
+    heavy = [e for e in exercises if e in TORCH_EXERCISES]
+    return [group for group in (light, heavy) if group]
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    """A report file, or an empty report where the child left none (or half of one)."""
+    try:
+        report = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"tests": []}
+    return report if isinstance(report, dict) else {"tests": []}
+
+
+def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One report holding the tests and collectors of several (one per child)."""
+    return {
+        "tests": [t for r in reports for t in r.get("tests", [])],
+        "collectors": [c for r in reports for c in r.get("collectors", [])],
+        "duration": max((r.get("duration", 0.0) for r in reports), default=0.0),
+    }
+
+
+def start(command: list[str], kit: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command, cwd=kit, env=pytest_env(), stdin=subprocess.DEVNULL, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=os.name == "posix",
+        )
+
+
+def signal_group(proc: subprocess.Popen[bytes], interrupt: bool) -> None:
+    """Interrupt (SIGINT) or kill the child and everything it started (its session, on POSIX).
+
+    Elsewhere only the child itself can be killed, and an interrupt is not sent.
+    """
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGINT if interrupt else signal.SIGKILL)
+        elif not interrupt:
+            proc.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop(procs: Sequence[subprocess.Popen[bytes]]) -> None:
+    """Interrupt (pytest then writes the report of what it finished), then kill."""
+    for proc in procs:
+        signal_group(proc, interrupt=True)
+    deadline = time.monotonic() + INTERRUPT_GRACE_S
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+
+
+def run_suites(
+    kit: Path,
+    impl: Path,
+    exercises: Sequence[str] = EXERCISES,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    details: bool = False,
+    limits: Sequence[str] = (),
+) -> Run:
+    """Run the suites of `exercises` on the exercise files in `impl`, within `timeout` seconds.
+
+    `limits` (`NAME=VALUE`) change the sandbox's limits (grader.limits.Limits).
+    """
+    groups = [files for group in shards(exercises) if (files := suite_files(kit, group))]
+    if not groups:
+        return Run(report={"tests": []})
+    with tempfile.TemporaryDirectory(prefix="grade-run-") as tmp:
+        reports = [Path(tmp) / f"report-{i}.json" for i in range(len(groups))]
+        logs = [Path(tmp) / f"pytest-{i}.log" for i in range(len(groups))]
+        procs = [
+            start(pytest_command(kit, impl, files, report, details, limits), kit, log)
+            for files, report, log in zip(groups, reports, logs, strict=True)
+        ]
+        timed_out = False
+        deadline = time.monotonic() + timeout
+        try:
+            for proc in procs:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            stop(procs)
+        finally:
+            for proc in procs:
+                # Whatever the submission started is gone with the run, finished or not.
+                signal_group(proc, interrupt=False)
+                proc.wait()
+        output = "".join(log.read_bytes()[-OUTPUT_TAIL:].decode(errors="replace") for log in logs)
+        return Run(merge_reports([read_report(r) for r in reports]), timed_out,
+                   [proc.returncode for proc in procs], output)
