@@ -32,6 +32,7 @@ from grader.batch_cli import (
     summary_command,
 )
 from grader.kit import EXERCISES, kit_root
+from grader.release_cli import notebooks, release
 
 if TYPE_CHECKING:
     from grader.manifest import Manifest
@@ -326,7 +327,56 @@ def manifest(ctx: click.Context, check: bool) -> None:
     click.echo(f"wrote {MANIFEST}")
 
 
-for command in (batch_command, merge_command, summary_command, gradescope_bundle_command):
+def parse_sizes(ctx: click.Context, param: click.Parameter, value: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(
+            "give sizes as integers separated by commas, e.g. 64,256,1024"
+        ) from None
+    if not sizes or min(sizes) < 1:
+        raise click.BadParameter("give at least one size, each 1 or more")
+    return sizes
+
+
+@main.command()
+@click.option("--sizes", default="64,128,256,512,1024", show_default=True, callback=parse_sizes,
+              help="Matrix sizes n of the (n, n) @ (n, n) products, comma-separated.")
+@click.option("--naive-max", default=128, show_default=True,
+              help="Largest n for the naive Python loops (about a second at 128).")
+@click.option("--reference", is_flag=True, help="Time with the reference solution (instructors).")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path),
+              help="Also save TFLOP/s against n as a PNG (needs matplotlib).")
+def matmul(sizes: list[int], naive_max: int, reference: bool, plot_path: Path | None) -> None:
+    """Why GPUs matter: time matrix products in naive Python, NumPy, torch (CPU, and CUDA where
+    present) with your own time_it and benchmark_matmul, and print seconds and TFLOP/s.
+
+    This runs your exercises/matmul.py in this process: it is a lab, not a grading.
+    """
+    from grader.loading import ExerciseImportError, load_exercise
+    from grader.matmul_table import PlotUnavailable, format_table, run_table, save_plot
+
+    kit = kit_root()
+    folder = kit / ("solutions" if reference else "exercises")
+    if reference and not folder.is_dir():
+        raise BadCall("this copy of the kit has no solutions/: --reference is for instructors")
+    try:
+        rows = run_table(load_exercise(folder, "matmul"), sizes, naive_max)
+    except ExerciseImportError as err:
+        raise BadCall(str(err)) from None
+    except NotImplementedError as err:
+        raise BadCall(f"{err}: write it in exercises/matmul.py first") from None
+    click.echo(format_table(rows))
+    if plot_path is not None:
+        try:
+            save_plot(rows, plot_path)
+        except PlotUnavailable as err:
+            raise BadCall(str(err)) from None
+        click.echo(f"saved the plot to {plot_path}")
+
+
+for command in (batch_command, merge_command, summary_command, gradescope_bundle_command,
+                notebooks, release):
     main.add_command(command)
 
 

@@ -160,16 +160,30 @@ def populate(box: Path, spec: dict[str, Any], uid: int | None) -> None:
 
 
 def python_paths(kit: Path) -> list[Path]:
-    """The folders of the Python installation the worker runs on (the grader's own)."""
-    found = []
+    """The folders of the Python installation the worker runs on (the grader's own).
+
+    Its prefixes, and the folders on sys.path outside them (a venv may reach another's
+    site-packages through a .pth file), but never the kit itself: an editable install puts the
+    kit's root on sys.path, and the worker must not see the hidden tests.
+    """
+    found: list[Path] = []
     for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
         path = Path(prefix).resolve()
         if kit.is_relative_to(path):
             raise RuntimeError(f"the Python installation {path} holds the kit: the worker would "
                                "see the hidden tests; install the kit outside it")
-        if not any(path.is_relative_to(p) for p in SYSTEM_PATHS):
+        found.append(path)
+    for entry in sys.path:
+        path = Path(entry or ".").resolve()
+        if path.is_dir() and not kit.is_relative_to(path) and not any(
+            path.is_relative_to(kit / private) for private in ("tests", "solutions", ".git")
+        ):
             found.append(path)
-    return found
+    return [
+        path for path in dict.fromkeys(found)
+        if not any(path.is_relative_to(p) for p in SYSTEM_PATHS)
+        and not any(path != other and path.is_relative_to(other) for other in found)
+    ]
 
 
 def bind_readonly(source: Path, root: Path) -> None:
