@@ -8,11 +8,15 @@ Each mutant is graded on its own exercise's public and hidden suites, which must
 
 from __future__ import annotations
 
+import json
+import os
 import runpy
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +24,7 @@ from grader.kit import EXERCISES, kit_root
 
 ROOT = kit_root()
 MUTANT_DIR = Path(__file__).parent / "mutants"
+DRIVER = Path(__file__).with_name("suite_runs.py")
 
 
 def load_mutants() -> list[tuple[str, dict[str, str]]]:
@@ -31,50 +36,75 @@ def load_mutants() -> list[tuple[str, dict[str, str]]]:
     return found
 
 
-def suite_files(exercise: str) -> list[str]:
-    files = sorted(ROOT.glob(f"tests/public/test_{exercise}*.py"))
-    files += sorted(ROOT.glob(f"tests/hidden/test_{exercise}*.py"))
-    return [str(f.relative_to(ROOT)) for f in files]
+MUTANTS = load_mutants()
 
 
-def run_suites(exercise: str, impl: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-               "-p", "no:hypothesispytest",
-               "--impl", str(impl), *suite_files(exercise)]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+def stage(folder: Path, exercise: str, mutant: dict[str, str] | None) -> str | None:
+    """Copy the reference into `folder`, with `mutant` applied; a complaint if it cannot be."""
+    shutil.copytree(ROOT / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    if mutant is None:
+        return None
+    path = folder / f"{exercise}.py"
+    source = path.read_text()
+    if source.count(mutant["old"]) != 1:
+        return f"its 'old' text must occur once in solutions/{exercise}.py"
+    path.write_text(source.replace(mutant["old"], mutant["new"]))
+    return None
 
 
-def stage_reference(tmp_path: Path) -> Path:
-    staged = tmp_path / "submission"
-    shutil.copytree(ROOT / "solutions", staged, ignore=shutil.ignore_patterns("__pycache__"))
-    return staged
+def run_exercise(exercise: str, folders: list[Path]) -> list[dict[str, Any]]:
+    result = subprocess.run([sys.executable, str(DRIVER), exercise, *map(str, folders)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("exercise", [e for e in EXERCISES if suite_files(e)])
-def test_reference_passes_its_suites(exercise: str, tmp_path: Path) -> None:
-    result = run_suites(exercise, stage_reference(tmp_path))
-    assert result.returncode == 0, result.stdout[-3000:]
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every exercise's suites on the reference and on each of its mutants, keyed by
+    (exercise, mutant name or "reference"): one process per exercise, as many at once as cores."""
+    base = tmp_path_factory.mktemp("mutants")
+    plans: dict[str, list[tuple[str, Path]]] = {}
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for exercise in EXERCISES:
+        cases = [("reference", None)] + [(m["name"], m) for e, m in MUTANTS if e == exercise]
+        for name, mutant in cases:
+            folder = base / exercise / name
+            complaint = stage(folder, exercise, mutant)
+            if complaint:
+                found[exercise, name] = {"exit_code": None, "output": complaint}
+            else:
+                plans.setdefault(exercise, []).append((name, folder))
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        runs = {e: pool.submit(run_exercise, e, [f for _, f in plan]) for e, plan in plans.items()}
+        for exercise, plan in plans.items():
+            for (name, _), outcome in zip(plan, runs[exercise].result(), strict=True):
+                found[exercise, name] = outcome
+    return found
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_reference_passes_its_suites(
+    exercise: str, outcomes: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    outcome = outcomes[exercise, "reference"]
+    assert outcome["exit_code"] == 0, outcome["output"]
 
 
 @pytest.mark.parametrize(
-    ("exercise", "mutant"), load_mutants(), ids=lambda v: v if isinstance(v, str) else v["name"]
+    ("exercise", "mutant"), MUTANTS, ids=lambda v: v if isinstance(v, str) else v["name"]
 )
-def test_suites_catch_mutant(exercise: str, mutant: dict[str, str], tmp_path: Path) -> None:
-    staged = stage_reference(tmp_path)
-    path = staged / f"{exercise}.py"
-    source = path.read_text()
-    assert source.count(mutant["old"]) == 1, (
-        f"mutant {mutant['name']}: its 'old' text must occur once in solutions/{exercise}.py"
-    )
-    path.write_text(source.replace(mutant["old"], mutant["new"]))
-    result = run_suites(exercise, staged)
-    assert result.returncode == 1, (
-        f"mutant {mutant['name']} ({mutant['why']}) was not caught:\n{result.stdout[-3000:]}"
+def test_suites_catch_mutant(
+    exercise: str, mutant: dict[str, str], outcomes: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    outcome = outcomes[exercise, mutant["name"]]
+    assert outcome["exit_code"] == 1, (
+        f"mutant {mutant['name']} ({mutant['why']}) was not caught:\n{outcome['output']}"
     )
 
 
 def test_every_exercise_has_three_mutants() -> None:
     counts = {e: 0 for e in EXERCISES}
-    for exercise, _ in load_mutants():
+    for exercise, _ in MUTANTS:
         counts[exercise] += 1
     assert all(n >= 3 for n in counts.values()), counts
