@@ -52,6 +52,7 @@ from grader.wire import (
     ProtocolError,
     describe_exception,
     rebuild_exception,
+    snapshot,
     wait_ready,
 )
 
@@ -84,6 +85,17 @@ class SubmissionTimeout(SubmissionFault):
 
 class SubmissionCrashed(SubmissionFault):
     """The submission's process died, or broke the channel, during a call."""
+
+
+class InputModified(SubmissionFault):
+    """A call changed, in place, an array the test gave it as an argument.
+
+    The contract: no function modifies its inputs (`SGD.step` updates `params`, which it was
+    given earlier; `numerical_gradient` restores `x`). Were the change kept, a test that computes
+    its expected value from the same array after the call (`assert_close(impl.f(z), ref.f(z))`)
+    would compare with the reference applied to whatever the submission wrote there. The test's
+    arrays are restored and the test fails.
+    """
 
 
 class SandboxError(RuntimeError):
@@ -298,11 +310,13 @@ class WorkerClient:
         if self.pending_release:
             message["rel"], self.pending_release = self.pending_release, []
         message["err"] = np.geterr()
+        checked = message["op"] in ("call", "run")
         try:
             message, buffers = self.codec.pack(message, values)
         except TypeError:  # the test passed something that cannot cross; nothing was sent
             self.codec.mirrors.invalidate()
             raise
+        given = self.given_arrays(values) if checked else []
         limit = min(self.limits.call_timeout_s, left)
         started, paused = time.monotonic(), 0.0
         self.deadlines.append(started + limit)
@@ -343,6 +357,12 @@ class WorkerClient:
         finally:
             self.deadlines.pop()
             self.used_s += max(0.0, time.monotonic() - started - paused)
+            modified = restore_changed(given)  # whatever happened: a test's arrays stay its own
+        if modified:
+            raise InputModified(
+                f"{what} changed an array it was given, in place: no function of the contract "
+                "modifies its inputs (compute into a new array)"
+            )
         raise_warnings(noted)
         kind, value = outcome
         if kind == "exc":
@@ -352,6 +372,12 @@ class WorkerClient:
         if kind == "imperr":
             raise ExerciseImportError(value)
         return value
+
+    def given_arrays(self, values: Any) -> list[tuple[np.ndarray, Any]]:
+        """The arrays among a request's arguments, each with its contents as sent."""
+        mirrors = self.codec.mirrors
+        return [(array, mirrors.snapshots[mid]) for array in arrays_in(values)
+                if (mid := mirrors.find(array)) is not None]
 
     def outcome(self, reply: dict[str, Any], buffers: list[bytearray]) -> tuple[str, Any]:
         if "r" in reply:
@@ -576,6 +602,29 @@ class SandboxImpl:
         """`scenario(module, *args, **kwargs)`, run in the worker; its result comes back as data."""
         __tracebackhide__ = True
         return self._client.run_scenario(self._exercise, scenario, args, kwargs)
+
+
+def restore_changed(given: list[tuple[np.ndarray, Any]]) -> bool:
+    """Put back the contents each array had when it was sent; whether any had changed."""
+    changed = False
+    for array, sent in given:
+        if snapshot(array) != sent and array.flags.writeable:
+            dtype, shape, data = sent
+            np.copyto(array, np.frombuffer(data, dtype=dtype).reshape(shape))
+            changed = True
+    return changed
+
+
+def arrays_in(value: Any) -> list[np.ndarray]:
+    """The plain ndarrays in `value` and in its lists, tuples and dicts (already encoded once:
+    no cycle, bounded depth)."""
+    if type(value) is np.ndarray:
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [array for item in value for array in arrays_in(item)]
+    return []
 
 
 def defines_function(source: str, name: str) -> bool:

@@ -13,7 +13,7 @@ import pytest
 
 from grader.limits import Limits
 from grader.loading import ExerciseImportError
-from grader.proxy import SandboxImpl, WorkerClient
+from grader.proxy import InputModified, SandboxImpl, WorkerClient
 
 SUBMISSION = '''
 import warnings
@@ -135,10 +135,23 @@ def test_numpy_scalar_types_survive(remote: SandboxImpl) -> None:
     assert type(remote.first_float32(np.array([1.5]))) is np.float32
 
 
-def test_in_place_changes_reach_the_callers_array(remote: SandboxImpl) -> None:
+def test_a_call_that_changes_its_own_argument_fails_and_the_array_is_put_back(
+    remote: SandboxImpl,
+) -> None:
+    # The contract: no function modifies its inputs. Were the change kept, a test computing its
+    # expected value from the same array afterwards would be fooled.
     x = np.arange(3.0)
-    assert remote.scale_in_place(x, 2.0) is None
-    assert np.array_equal(x, [0.0, 2.0, 4.0])
+    with pytest.raises(InputModified, match=r"scale_in_place\(\.\.\.\) changed an array"):
+        remote.scale_in_place(x, 2.0)
+    assert np.array_equal(x, [0.0, 1.0, 2.0])
+
+
+def test_arrays_handed_over_earlier_mirror_back_when_a_later_call_changes_them(
+    remote: SandboxImpl,
+) -> None:
+    params = {"w": np.ones(2)}
+    remote.Stepper(params, 0.5).step({"w": np.ones(2)})
+    assert np.array_equal(params["w"], [0.5, 0.5])
 
 
 def test_an_argument_returned_is_the_callers_own_object(remote: SandboxImpl) -> None:
