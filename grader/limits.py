@@ -26,7 +26,9 @@ MINIMAL_PATH = "/usr/local/bin:/usr/bin:/bin"
 class Limits:
     """Every limit of one submission's sandbox, with its default."""
 
-    call_timeout_s: float = 10.0  # one call (a test's single use of the submission)
+    # One call (a test's single use of the submission). Room for the first call of matmul, which
+    # imports PyTorch: 2-7 s on a busy 2-core machine.
+    call_timeout_s: float = 20.0
     total_timeout_s: float = 120.0  # all calls of the submission together
     memory_bytes: int = 2 * GiB  # RLIMIT_DATA: heap and private mappings (not CUDA's reservations)
     output_bytes: int = 64 * KiB  # what a test's report shows of the submission's output
