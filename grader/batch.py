@@ -132,10 +132,12 @@ def folder_files(root: Path, relative: str) -> list[tuple[str, bytes]]:
     ]
 
 
-def kit_fingerprint(kit: Path, timeout: float) -> str:
+def kit_fingerprint(kit: Path, timeout: float, limits: Sequence[str] = ()) -> str:
     """The hash of everything besides the submission that decides a score."""
     files = [f for relative in KIT_INPUTS for f in folder_files(kit, relative)]
-    return files_digest([*files, ("timeout", repr(float(timeout)).encode())])
+    settings = [("timeout", repr(float(timeout)).encode()),
+                ("limits", "\n".join(sorted(limits)).encode())]
+    return files_digest([*files, *settings])
 
 
 def submission_digest(staged: Staged, fingerprint: str) -> str:
@@ -210,23 +212,36 @@ def write_outputs(
 
 @dataclass(frozen=True)
 class Setup:
-    """What every submission of a batch is graded against."""
+    """What every submission of a batch is graded against.
+
+    `limits` are the sandbox's `NAME=VALUE` changes; `details` keeps each failure's traceback
+    (Gradescope shows those of public tests; a batch's feedback needs only the messages).
+    """
 
     kit: Path
     manifest: Manifest
     rubric: Rubric
     timeout: float
     fingerprint: str
+    limits: tuple[str, ...] = ()
+    details: bool = False
 
 
-def load_setup(kit: Path, timeout: float = DEFAULT_TIMEOUT_S) -> Setup:
+def load_setup(
+    kit: Path,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    limits: Sequence[str] = (),
+    details: bool = False,
+) -> Setup:
     """The kit's manifest (of the suites present) and rubric; ManifestError/RubricError if bad."""
     return Setup(
         kit=kit,
         manifest=load_manifest(kit / MANIFEST).present_in(kit),
         rubric=load_rubric(kit / RUBRIC),
         timeout=timeout,
-        fingerprint=kit_fingerprint(kit, timeout),
+        fingerprint=kit_fingerprint(kit, timeout, limits),
+        limits=tuple(limits),
+        details=details,
     )
 
 
@@ -261,7 +276,8 @@ def run_notes(run: Run, timeout: float) -> list[str]:
 
 def grade_staged(setup: Setup, staged: Staged) -> tuple[Result, list[str]]:
     """Run every suite on a staged submission in child processes; (result, flags)."""
-    run = run_suites(setup.kit, staged.folder, EXERCISES, setup.timeout)
+    run = run_suites(setup.kit, staged.folder, EXERCISES, setup.timeout, setup.details,
+                     setup.limits)
     result = score_report(run.report, setup.manifest, setup.rubric)
     result.notes += [*staged.notes, *run_notes(run, setup.timeout)]
     return result, outcome_flags(run, result)
@@ -384,6 +400,7 @@ def run_batch(
     force: bool = False,
     shard: Shard | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
+    limits: Sequence[str] = (),
     stream: TextIO | None = None,
     grade: Grade = grade_staged,
     kit: Path | None = None,
@@ -391,7 +408,7 @@ def run_batch(
     """Grade every submission of `folder` (or of its `shard`) into the gradebook `out`."""
     stream = stream if stream is not None else sys.stderr
     jobs = jobs or default_jobs()
-    setup = load_setup(kit or kit_root(), timeout)
+    setup = load_setup(kit or kit_root(), timeout, limits)
     students = students_folder(out)
     entries, skipped = find_entries(folder, out)
     chosen = set(select([e.student for e in entries], shard))

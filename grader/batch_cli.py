@@ -47,6 +47,9 @@ def parse_shard_option(
               help="Grade only the K-th of N slices (for a CI matrix; then `grade merge`).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=300, show_default=True,
               help="Seconds one submission's test run may take; unfinished tests score 0.")
+@click.option("--limit", "limits", multiple=True, metavar="NAME=VALUE",
+              help="Change a limit of the sandbox each submission runs in, e.g. "
+              "call_timeout_s=5 or memory_bytes=1G (repeatable; names in grader/limits.py).")
 @click.pass_context
 def batch_command(
     ctx: click.Context,
@@ -56,6 +59,7 @@ def batch_command(
     force: bool,
     shard: Shard | None,
     timeout: float,
+    limits: tuple[str, ...],
 ) -> None:
     """Grade every submission in DIR into a gradebook.
 
@@ -63,11 +67,17 @@ def batch_command(
     suffix, is the student id. Re-running grades only what changed.
     """
     from grader.batch import BatchError, run_batch, students_folder
+    from grader.limits import limits_from_settings
     from grader.manifest import ManifestError
     from grader.rubric import RubricError
 
     try:
-        report = run_batch(folder, out, jobs=jobs, force=force, shard=shard, timeout=timeout)
+        limits_from_settings(list(limits))
+    except ValueError as err:
+        raise BadCall(f"--limit: {err}") from None
+    try:
+        report = run_batch(folder, out, jobs=jobs, force=force, shard=shard, timeout=timeout,
+                           limits=limits)
     except (BatchError, ManifestError, RubricError) as err:
         raise BadCall(str(err)) from None
     click.echo(

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from grader.kit import EXERCISES
+from grader.kit import EXERCISES, kit_root
 
 # What the autograder needs of the kit (no kit tests, no stubs, no notebooks).
 KIT_PARTS = ("pyproject.toml", "README.md", "LICENSE", "grader", "solutions",
@@ -137,7 +137,7 @@ def autograde(root: Path, kit: Path) -> dict[str, Any]:
     from grader.submission import SubmissionError, stage_submission
 
     started = time.monotonic()
-    setup = load_setup(kit)
+    setup = load_setup(kit, details=True)  # Gradescope shows public tests' tracebacks
     with tempfile.TemporaryDirectory(prefix="grade-gradescope-") as tmp:
         try:
             staged = stage_submission(pick_submission(root / "submission"), Path(tmp) / "staged")
@@ -157,7 +157,7 @@ def main(argv: list[str]) -> int:
     root = Path(argv[1] if len(argv) > 1 else "/autograder")
     started = time.monotonic()
     try:
-        data = autograde(root, Path(__file__).resolve().parent.parent)
+        data = autograde(root, kit_root())  # the bundle's own copy of the kit
     except Exception as err:  # Gradescope shows this output; a traceback helps nobody there
         data = refusal_results(f"The autograder failed ({type(err).__name__}: {err}); "
                                "tell your instructor.", time.monotonic() - started)
