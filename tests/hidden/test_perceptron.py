@@ -125,10 +125,17 @@ def test_float_labels_are_accepted(impl, ref) -> None:
 
 
 def test_zero_epochs_runs_nothing(impl) -> None:
+    X, y = np.array([[1.0, 1.0]]), np.array([1])
     p = impl.Perceptron(2)
-    mistakes = p.fit(np.array([[1.0, 1.0]]), np.array([1]), epochs=0)
+    mistakes = p.fit(X, y, epochs=0)
     assert_equal(list(mistakes), [], "fit(..., epochs=0)", hint="no epoch run, no mistakes")
     assert_close(p.w, np.zeros(2), "w after fit(..., epochs=0)")
+    # The same call with epochs=1 must update: the empty run above is then epochs=0 at work,
+    # not a fit that never does anything.
+    mistakes = p.fit(X, y, epochs=1)
+    assert_equal(list(mistakes), [1], "fit([[1, 1]], [1], epochs=1) after the epochs=0 call",
+                 hint="from w = 0 the sample is a mistake (predict is 0 on the boundary)")
+    assert_close(p.w, np.ones(2), "w after fit([[1, 1]], [1], epochs=1)", hint=RULE)
 
 
 def test_fit_rejects_fractional_labels(impl) -> None:

@@ -1,15 +1,18 @@
 """Run one exercise's suites on several implementations, in one process.
 
-    python tests/kit/suite_runs.py EXERCISE FOLDER...
+    python tests/kit/suite_runs.py EXERCISE FOLDER... [--to-the-end FOLDER]...
 
-prints a JSON list with, for each folder, pytest's exit code and the tail of its output. One
-process pays for the imports (NumPy, pytest, PyTorch for matmul) once, not once per mutant; the
-suite modules are imported afresh for each folder, so an implementation that modifies a suite's
-arrays in place cannot change what the next one is tested against.
+prints a JSON list with, for each folder, pytest's exit code, the tests that passed and the tail
+of its output. A run stops at its first failure, except for the folders named by
+`--to-the-end`, whose every test runs (to tell which tests pass). One process pays for the
+imports (NumPy, pytest, PyTorch for matmul) once, not once per mutant; the suite modules are
+imported afresh for each folder, so an implementation that modifies a suite's arrays in place
+cannot change what the next one is tested against.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -39,16 +42,34 @@ def forget_suite_modules() -> None:
             del sys.modules[name]
 
 
-def run(exercise: str, folder: str) -> dict[str, object]:
+class PassedTests:
+    """A pytest plugin that keeps the node ids of the tests whose call stage passed."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" and report.passed:
+            self.ids.append(report.nodeid)
+
+
+def run(exercise: str, folder: str, to_the_end: bool = False) -> dict[str, object]:
     output = io.StringIO()
+    passed = PassedTests()
+    stop = [] if to_the_end else ["-x"]
     with contextlib.redirect_stdout(output):
-        code = pytest.main(["-q", "-x", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
-                            "--impl", folder, *suite_files(exercise)])
+        code = pytest.main(["-q", *stop, "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+                            "--impl", folder, *suite_files(exercise)], plugins=[passed])
     forget_suite_modules()
-    return {"folder": folder, "exit_code": int(code), "output": output.getvalue()[-OUTPUT_TAIL:]}
+    return {"folder": folder, "exit_code": int(code), "passed": passed.ids,
+            "output": output.getvalue()[-OUTPUT_TAIL:]}
 
 
 if __name__ == "__main__":
-    exercise, *folders = sys.argv[1:]
-    results = [run(exercise, folder) for folder in folders]
+    parser = argparse.ArgumentParser()
+    parser.add_argument("exercise")
+    parser.add_argument("folders", nargs="+")
+    parser.add_argument("--to-the-end", action="append", default=[])
+    args = parser.parse_args()
+    results = [run(args.exercise, f, f in args.to_the_end) for f in args.folders]
     sys.__stdout__.write(json.dumps(results))

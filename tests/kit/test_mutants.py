@@ -4,6 +4,9 @@ A mutant is a common student mistake written as a one-place edit of the referenc
 `tests/kit/mutants/<exercise>.py` holds `MUTANTS`, a list of dicts with `name`, `old` (text that
 occurs exactly once in `solutions/<exercise>.py`), `new` (its buggy replacement) and `why`.
 Each mutant is graded on its own exercise's public and hidden suites, which must fail it.
+A mutant may also name, in `may_pass`, the test functions it is allowed to pass (those about
+something its bug does not touch): its suites then run to the end and every other test must
+fail, so that a half-done exercise keeps earning nothing for the half it did not do.
 """
 
 from __future__ import annotations
@@ -52,8 +55,11 @@ def stage(folder: Path, exercise: str, mutant: dict[str, str] | None) -> str | N
     return None
 
 
-def run_exercise(exercise: str, folders: list[Path]) -> list[dict[str, Any]]:
-    result = subprocess.run([sys.executable, str(DRIVER), exercise, *map(str, folders)],
+def run_exercise(
+    exercise: str, folders: list[Path], to_the_end: list[Path]
+) -> list[dict[str, Any]]:
+    ends = [arg for folder in to_the_end for arg in ("--to-the-end", str(folder))]
+    result = subprocess.run([sys.executable, str(DRIVER), exercise, *map(str, folders), *ends],
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
@@ -65,6 +71,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], 
     (exercise, mutant name or "reference"): one process per exercise, as many at once as cores."""
     base = tmp_path_factory.mktemp("mutants")
     plans: dict[str, list[tuple[str, Path]]] = {}
+    to_the_end: dict[str, list[Path]] = {}
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for exercise in EXERCISES:
         cases = [("reference", None)] + [(m["name"], m) for e, m in MUTANTS if e == exercise]
@@ -75,8 +82,13 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], 
                 found[exercise, name] = {"exit_code": None, "output": complaint}
             else:
                 plans.setdefault(exercise, []).append((name, folder))
+                if mutant is not None and "may_pass" in mutant:
+                    to_the_end.setdefault(exercise, []).append(folder)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        runs = {e: pool.submit(run_exercise, e, [f for _, f in plan]) for e, plan in plans.items()}
+        runs = {
+            e: pool.submit(run_exercise, e, [f for _, f in plan], to_the_end.get(e, []))
+            for e, plan in plans.items()
+        }
         for exercise, plan in plans.items():
             for (name, _), outcome in zip(plan, runs[exercise].result(), strict=True):
                 found[exercise, name] = outcome
@@ -101,6 +113,19 @@ def test_suites_catch_mutant(
     assert outcome["exit_code"] == 1, (
         f"mutant {mutant['name']} ({mutant['why']}) was not caught:\n{outcome['output']}"
     )
+    if "may_pass" in mutant:
+        unearned = [
+            test for test in outcome["passed"]
+            if test.split("::")[-1].split("[")[0] not in mutant["may_pass"]
+        ]
+        assert not unearned, f"mutant {mutant['name']} ({mutant['why']}) passes {unearned}"
+
+
+def test_may_pass_names_tests_that_exist() -> None:
+    names = {entry["id"].split("::")[-1].split("[")[0]
+             for entry in json.loads((ROOT / "tests" / "manifest.json").read_text())}
+    unknown = {m["name"]: sorted(set(m.get("may_pass", [])) - names) for _, m in MUTANTS}
+    assert not any(unknown.values()), unknown
 
 
 def test_every_exercise_has_three_mutants() -> None:

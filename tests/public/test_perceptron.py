@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -40,6 +42,17 @@ def check_labels(labels: object, expected: np.ndarray, what: str) -> None:
     assert_equal(labels, expected, what, hint="predict is 1 where net_input > 0, else 0")
 
 
+def check_updated(p: Any, what: str) -> None:
+    """`fit` must have moved w or b from their zeros before a test checks what it left behind.
+
+    Without this, a `fit` that does nothing would pass such a test on `__init__`'s zeros.
+    """
+    __tracebackhide__ = True
+    if not np.any(np.asarray(p.w)) and p.b == 0:
+        fail(f"{what} left w = 0 and b = 0: it made no update, yet from w = 0 the first sample "
+             "with y = 1 is a mistake (predict is 0 on the boundary), so w and b must change")
+
+
 def test_new_perceptron_predicts_0_on_the_boundary(impl) -> None:
     # w = 0 and b = 0: every net input is exactly 0, and 0 is not > 0.
     p = impl.Perceptron(2)
@@ -50,19 +63,20 @@ def test_new_perceptron_predicts_0_on_the_boundary(impl) -> None:
 
 
 def test_net_input_is_x_dot_w_plus_b(impl) -> None:
+    # w and b are set by hand, not by fit: this tests net_input alone, on weights that are not 0.
     p = impl.Perceptron(2)
-    p.fit(CORNERS, GATES["AND"])
+    p.w, p.b = np.array([2.0, -1.0]), 0.5
     X = np.array([[0.5, -1.0], [2.0, 3.0], [-1.0, 0.25]])
-    z = p.net_input(X)
-    assert_close(z, X @ p.w + p.b, "net_input(X) after fitting AND", hint="X @ w + b, shape (N,)")
+    assert_close(p.net_input(X), np.array([2.5, 1.5, -1.75]),
+                 "net_input(X) with w = [2, -1], b = 0.5", hint="X @ w + b, shape (N,)")
 
 
-def test_predict_after_fit_is_integer_and_thresholds_net_input(impl) -> None:
+def test_predict_is_integer_and_thresholds_net_input(impl) -> None:
+    # w and b set by hand, as above. Net inputs 3.5, -3, 0, 1, -2: the third is on the boundary.
     p = impl.Perceptron(2)
-    p.fit(CORNERS, GATES["OR"])
-    X = np.array([[0.5, -1.0], [2.0, 3.0], [-1.0, 0.25], [0.0, 0.0], [1.0, 0.0]])
-    expected = (p.net_input(X) > 0).astype(int)
-    check_labels(p.predict(X), expected, "predict(X) after fitting OR")
+    p.w, p.b = np.array([1.0, -2.0]), 1.0
+    X = np.array([[0.5, -1.0], [2.0, 3.0], [1.0, 1.0], [0.0, 0.0], [-3.0, 0.0]])
+    check_labels(p.predict(X), np.array([1, 0, 0, 1, 0]), "predict(X) with w = [1, -2], b = 1")
 
 
 @pytest.mark.weight(2)
@@ -113,6 +127,7 @@ def test_learning_rate_scales_the_weights(impl) -> None:
     full, half = impl.Perceptron(2, lr=1.0), impl.Perceptron(2, lr=0.5)
     mistakes_full = full.fit(CORNERS, GATES["AND"])
     mistakes_half = half.fit(CORNERS, GATES["AND"])
+    check_updated(full, "fit(AND corners) with lr=1.0")
     check_mistakes(mistakes_half, list(mistakes_full), "fit with lr=0.5 (vs lr=1.0)")
     assert_close(half.w, full.w / 2, "w with lr=0.5", hint="update = lr * (y[i] - prediction)")
     assert_close(half.b, full.b / 2, "b with lr=0.5", hint="b += update, with update scaled by lr")
@@ -121,6 +136,7 @@ def test_learning_rate_scales_the_weights(impl) -> None:
 def test_float_attributes(impl) -> None:
     p = impl.Perceptron(2)
     p.fit(CORNERS, GATES["OR"])
+    check_updated(p, "fit(OR corners)")
     w = assert_array(p.w, "w after fit")
     if w.dtype != np.float64 or w.shape != (2,):
         fail(f"w after fit has dtype {w.dtype} and shape {w.shape}, expected float64 and (2,)")
@@ -130,7 +146,9 @@ def test_float_attributes(impl) -> None:
 
 def test_fit_does_not_modify_its_inputs(impl) -> None:
     X, y = CORNERS.astype(float), GATES["AND"].copy()
-    impl.Perceptron(2).fit(X, y)
+    p = impl.Perceptron(2)
+    p.fit(X, y)
+    check_updated(p, "fit(AND corners)")
     assert_equal(X, CORNERS.astype(float), "X after fit", hint="fit must not modify X")
     assert_equal(y, GATES["AND"], "y after fit", hint="fit must not modify y")
 

@@ -70,6 +70,38 @@ MUTANTS = [
         "why": "returns a boolean array instead of integer labels",
     },
     {
+        "name": "fit-does-nothing",
+        "old": "        X = check_samples(X, self.n_features)\n        y = np.asarray(y)\n",
+        "new": "        return self\n",
+        "why": "fit returns at once, leaving w and b at the zeros __init__ gave them",
+        # Tests of net_input and predict on weights they set themselves, and of net_input's
+        # checks, are not about fit: this mutant earns them honestly. Every test of fit fails.
+        "may_pass": [
+            "test_new_perceptron_predicts_0_on_the_boundary",
+            "test_net_input_is_x_dot_w_plus_b",
+            "test_predict_is_integer_and_thresholds_net_input",
+            "test_net_input_rejects_wrong_shapes",
+        ],
+    },
+    {
+        "name": "fit-checks-then-does-nothing",
+        "old": "        mistakes_per_epoch: list[int] = []\n",
+        "new": "        return []\n",
+        "why": "fit checks its input, then returns no epochs without training",
+        # As above, plus the tests of fit's input checks, which this mutant does write.
+        "may_pass": [
+            "test_new_perceptron_predicts_0_on_the_boundary",
+            "test_net_input_is_x_dot_w_plus_b",
+            "test_predict_is_integer_and_thresholds_net_input",
+            "test_net_input_rejects_wrong_shapes",
+            "test_fit_rejects_wrong_feature_count",
+            "test_fit_rejects_labels_of_another_length",
+            "test_fit_rejects_labels_other_than_0_and_1",
+            "test_fit_rejects_fractional_labels",
+            "test_fit_rejects_1d_X",
+        ],
+    },
+    {
         "name": "labels-not-checked",
         "old": "        if not np.isin(y, (0, 1)).all():\n",
         "new": "        if False:\n",
