@@ -1,7 +1,9 @@
 """The outputs of a graded submission, one function per format.
 
 - `text_report`: the table a student reads (colour through click.style; click.echo drops it
-  where the terminal has none, as in CI logs).
+  where the terminal has none, as in CI logs). Text that came from the submission (messages,
+  failure reports, what it printed) is made `printable` first: it cannot colour, move the
+  cursor or start a line of its own, so it cannot pass for the grader's lines.
 - `result_json`: the contract's result schema.
 - `gradescope_json`: Gradescope's results.json (its autograder specification: top-level
   score, execution_time, output, visibility, stdout_visibility, tests; a test has name, score,
@@ -10,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from math import fsum
 from typing import Any
 
@@ -23,6 +26,44 @@ MARK_COLOURS = {"failed": "red", "error": "red", "timeout": "yellow", "skipped":
 GRADESCOPE_VISIBILITY = {"public": "visible", "hidden": "after_published"}
 # Lines of failures per exercise without -v: alike failures share one, the rest are counted.
 MAX_KINDS = 8
+# With -v, what the submission printed during a failed test, cut to this.
+OUTPUT_LINES = 10
+OUTPUT_CHARS = 1000
+# Terminal escape sequences (ECMA-48), 7- and 8-bit: CSI (colours, cursor moves, erasing), the
+# string commands OSC, DCS, SOS, PM, APC (window titles, links; an unterminated one ends at the
+# line's end), and two-character escapes (ESC c resets the terminal).
+ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]"
+)
+
+
+def printable(text: str) -> str:
+    """Untrusted `text` made safe to print: no escape sequence, no control or format character
+    (bidi overrides included), a carriage return read as a line break, tabs and other spaces as
+    plain spaces. Lines are split by "\\n" only."""
+    text = ESCAPES.sub("", text).replace("\r\n", "\n").replace("\r", "\n").expandtabs(4)
+    return "\n".join(
+        line if line.isprintable() else
+        "".join(c if c.isprintable() else " " if c.isspace() else "" for c in line)
+        for line in text.split("\n")
+    )
+
+
+def output_lines(output: str) -> list[str]:
+    """What the submission printed, under its failed test: printable, cut to OUTPUT_LINES lines
+    and OUTPUT_CHARS characters (a note says how much was left out), each line behind a `|`."""
+    text = printable(output).strip("\n")
+    if not text.strip():
+        return []
+    shown = text[:OUTPUT_CHARS].split("\n")[:OUTPUT_LINES]
+    lines = ["      what the submission printed:", *(f"      | {line}" for line in shown)]
+    left_out = len(text) - len("\n".join(shown))
+    if left_out:
+        lines.append(f"      [cut to {OUTPUT_LINES} lines / {OUTPUT_CHARS} characters: "
+                     f"{left_out} more characters not shown]")
+    return lines
 
 
 def points(score: float, max_score: float) -> str:
@@ -49,8 +90,9 @@ def failure_lines(tests: list[GradedTest], verbose: bool) -> list[str]:
     if verbose:
         lines = []
         for test in tests:
-            lines.append(f"  {mark(test)} {test.id}: {test.message}")
-            lines += [f"      {line}" for line in test.details.splitlines()]
+            lines.append(f"  {mark(test)} {test.id}: {printable(test.message)}")
+            lines += [f"      {line}" for line in printable(test.details).splitlines()]
+            lines += output_lines(test.output)
         return lines
     kinds: dict[tuple[str, str], list[GradedTest]] = {}
     for test in tests:
@@ -60,7 +102,7 @@ def failure_lines(tests: list[GradedTest], verbose: bool) -> list[str]:
         # A public test's id is one a student can run: pytest tests/public/... -k ...
         shown = next((t for t in alike if t.visibility == "public"), alike[0])
         more = f" (and {len(alike) - 1} more like it)" if len(alike) > 1 else ""
-        lines.append(f"  {mark(shown)} {shown.id}{more}: {message}")
+        lines.append(f"  {mark(shown)} {shown.id}{more}: {printable(message)}")
     if len(kinds) > MAX_KINDS:
         lines.append(f"  ... and {len(kinds) - MAX_KINDS} more kinds of failure")
     return lines

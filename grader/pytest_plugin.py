@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from grader.proxy import SandboxImpl, WorkerClient
 
 SANDBOX = pytest.StashKey["WorkerClient"]()
+# What the submission printed during each stage of a test ("setup", "call"), for the report.
+OUTPUT = pytest.StashKey[dict[str, str]]()
+# A failed stage's output kept in the JSON report: `grade -v` shows less than this.
+OUTPUT_KEPT = 4000
 
 
 class InProcessImpl:
@@ -151,6 +155,21 @@ def add_output_section(item: pytest.Item, when: str, client: WorkerClient) -> No
     text = client.take_output()
     if text:
         item.add_report_section(when, "submission output", text)
+        item.stash.setdefault(OUTPUT, {})[when] = text
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_json_runtest_metadata(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> dict[str, dict[str, str]] | None:
+    """A failed stage's submission output, as the report's metadata `submission_output`
+    (stage -> text, its head); pytest-json-report keeps no section of ours by itself."""
+    text = item.stash.get(OUTPUT, {}).get(call.when, "")
+    if call.excinfo is None or not text:
+        return None
+    if len(text) > OUTPUT_KEPT:
+        text = text[:OUTPUT_KEPT] + f"\n[... {len(text) - OUTPUT_KEPT} more characters not shown]"
+    return {"submission_output": {call.when: text}}
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -17,7 +17,9 @@ class GradedTest:
     """One test of the manifest, scored.
 
     `message` is the one line a student reads (the test's teaching message); `details` is the
-    full failure report (pytest's longrepr), shown with `grade -v`.
+    full failure report (pytest's longrepr), shown with `grade -v`; `output` is what the
+    submission printed during a test that did not pass (its head), also for `grade -v`. The
+    last two hold the submission's text as it came: untrusted, to be made printable when shown.
     """
 
     id: str
@@ -28,6 +30,7 @@ class GradedTest:
     max_score: float
     message: str = ""
     details: str = ""
+    output: str = ""
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,15 @@ def outcome_of(entry: Mapping[str, Any]) -> tuple[str, str, str]:
     return outcome, teaching_line(raw), details
 
 
+def submission_output(entry: Mapping[str, Any]) -> str:
+    """What the submission printed during the entry's failed stage (the plugin's metadata)."""
+    metadata = entry.get("metadata")
+    outputs = metadata.get("submission_output") if isinstance(metadata, dict) else None
+    if not isinstance(outputs, dict):
+        return ""
+    return "\n".join(text for stage in STAGES if isinstance(text := outputs.get(stage), str))
+
+
 def max_scores(tests: Iterable[ManifestTest], manifest: Manifest, rubric: Rubric) -> list[float]:
     """Each test's share of its exercise's points (unrounded)."""
     shares = []
@@ -143,15 +152,18 @@ def graded_test(
     unloadable: Mapping[str, str],
 ) -> tuple[GradedTest, float]:
     """One manifest test scored from its report entry (if any), and its unrounded score."""
+    output = ""
     if test.id in entries:
         outcome, message, details = outcome_of(entries[test.id])
+        if outcome != "passed":
+            output = submission_output(entries[test.id])
     else:
         why = unloadable.get(test.file)
         outcome, details = "error", ""
         message = f"did not run: {test.file} failed to load: {why}" if why else DID_NOT_RUN
     raw = maximum if outcome == "passed" else 0.0
     graded = GradedTest(test.id, test.exercise, test.visibility, outcome, round(raw, 2),
-                        round(maximum, 2), message, details)
+                        round(maximum, 2), message, details, output)
     return graded, raw
 
 

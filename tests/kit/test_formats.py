@@ -7,8 +7,17 @@ from __future__ import annotations
 
 import click
 import jsonschema
+import pytest
 
-from grader.formats import gradescope_json, result_json, text_report
+from grader.formats import (
+    OUTPUT_CHARS,
+    OUTPUT_LINES,
+    gradescope_json,
+    output_lines,
+    printable,
+    result_json,
+    text_report,
+)
 from grader.results import OUTCOMES, GradedExercise, GradedTest, Result
 
 NUMBER = {"type": "number"}
@@ -156,3 +165,50 @@ def test_text_report_colours_points_where_the_terminal_can() -> None:
     styled = text_report(sample_result())
     assert "\x1b[" in styled and "\x1b[" not in click.unstyle(styled)
 
+
+
+# What a hostile submission prints: colour and a forged grader line, a window title, erasing the
+# line, a carriage return to overwrite, a bell, an 8-bit CSI, a bidi override, a lone surrogate.
+FORGERY = ("\x1b[32mPASSED 100/100\x1b[0m\x1b]0;owned\x07\x1b[2K\rtotal 100.00 / 100.00\x07"
+           "\x9b1A\u202eexe.txt\ud800")
+
+
+def with_output(output: str, outcome: str = "failed") -> Result:
+    test = GradedTest(f"{PUB}::test_mse", "losses", "public", outcome, 0.0, 5.0, "mse is wrong",
+                      "trace", output)
+    return Result(0.0, 5.0, [GradedExercise("losses", 0.0, 5.0)], [test])
+
+
+@pytest.mark.parametrize("text", [FORGERY, "\x1b", "\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\",
+                                  "a\tb\x0bc\x0cd\x1ce\u2028f\x85g"])
+def test_printable_leaves_no_escape_or_control_character(text: str) -> None:
+    shown = printable(text)
+    assert all(c == "\n" or c.isprintable() for c in shown), repr(shown)
+
+
+def test_verbose_report_shows_a_failed_tests_output_made_printable_under_a_gutter() -> None:
+    styled = text_report(with_output(FORGERY + "\nlast line\n"), verbose=True)
+    for sequence in ("\x1b[32m", "\x1b]", "\x1b[2K", "\r", "\x07", "\x9b", "\u202e", "\ud800"):
+        assert sequence not in styled
+    lines = plain(styled)
+    start = lines.index("      what the submission printed:")
+    # The carriage return starts a line of its own; it stays behind the gutter.
+    assert lines[start + 1:] == ["      | PASSED 100/100", "      | total 100.00 / 100.00exe.txt",
+                                 "      | last line"]
+
+
+def test_verbose_report_cuts_long_output_and_says_so() -> None:
+    many = "".join(f"line {i}\n" for i in range(40))
+    lines = output_lines(many)
+    assert lines[1:-1] == [f"      | line {i}" for i in range(OUTPUT_LINES)]
+    shown = "\n".join(f"line {i}" for i in range(OUTPUT_LINES))
+    assert lines[-1] == (f"      [cut to {OUTPUT_LINES} lines / {OUTPUT_CHARS} characters: "
+                         f"{len(many.strip()) - len(shown)} more characters not shown]")
+    one_long_line = output_lines("x" * 5000)
+    assert one_long_line[1] == "      | " + "x" * OUTPUT_CHARS
+    assert one_long_line[-1].endswith(f" {5000 - OUTPUT_CHARS} more characters not shown]")
+
+
+def test_output_is_shown_only_with_v_and_only_when_there_is_some() -> None:
+    assert "what the submission printed" not in text_report(with_output("hello"))
+    assert output_lines("") == output_lines("\n\x1b[0m\n") == []

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import click
 import nbformat
 import pytest
 from click.testing import CliRunner
@@ -79,6 +80,33 @@ def test_a_broken_or_missing_file_costs_only_its_exercise(tmp_path: Path) -> Non
     assert scores["losses"][0] == 0.0 and scores["perceptron"][0] == 0.0
     assert "losses.py does not compile" in output
     assert "perceptron.py is missing" in output
+
+
+def test_verbose_shows_what_a_failing_submission_printed_and_cannot_be_forged(
+    tmp_path: Path,
+) -> None:
+    submission = tmp_path / "submission"
+    shutil.copytree(ROOT / "solutions", submission, ignore=shutil.ignore_patterns("__pycache__"))
+    with (submission / "activations.py").open("a") as source:
+        source.write(
+            "\n_right_relu = relu\n\n"
+            "def relu(z):\n"
+            "    print('\\x1b[32mPASSED 100/100\\x1b[0m\\x1b]0;owned\\x07\\x1b[2K')\n"
+            "    for i in range(20):\n"
+            "        print('debug', i)\n"
+            "    return _right_relu(z) + 1\n"
+        )
+    result = CliRunner().invoke(main, ["--submission", str(submission), "--exercise",
+                                       "activations", "-v"], color=True)
+    assert result.exit_code == 0, result.output
+    for sequence in ("\x1b[32mPASSED", "\x1b]0;", "\x1b[2K"):
+        assert sequence not in result.output
+    lines = click.unstyle(result.output).splitlines()
+    assert "      | PASSED 100/100" in lines
+    assert not any(line.startswith("PASSED") for line in lines)
+    start = lines.index("      | PASSED 100/100")
+    assert lines[start + 1:start + 10] == [f"      | debug {i}" for i in range(9)]
+    assert lines[start + 10].startswith("      [cut to 10 lines / 1000 characters: ")
 
 
 def test_a_notebook_of_the_reference_gets_full_marks(tmp_path: Path) -> None:

@@ -128,6 +128,16 @@ def test_a_failure_keeps_the_teaching_line_and_the_full_report() -> None:
     assert outcome_of(entry) == ("failed", "sigmoid(z) is wrong; hint", "long report")
 
 
+def test_what_a_failed_test_printed_is_kept_and_a_passed_ones_is_not() -> None:
+    printed = {"metadata": {"submission_output": {"call": "debug 1\ndebug 2"}}}
+    report = report_of(failed(f"{PUB}::test_a", "AssertionError: wrong") | printed,
+                       passed(f"{PUB}::test_b") | printed,
+                       failed(f"{HID}::test_c", "AssertionError: wrong") | {"metadata": "junk"})
+    tests = {t.id: t for t in score_report(report, MANIFEST, RUBRIC).tests}
+    assert tests[f"{PUB}::test_a"].output == "debug 1\ndebug 2"
+    assert tests[f"{PUB}::test_b"].output == tests[f"{HID}::test_c"].output == ""
+
+
 def test_a_student_exception_keeps_its_name() -> None:
     message = "NotImplementedError: activations: relu is not implemented yet"
     assert outcome_of(failed(f"{PUB}::test_a", message))[:2] == ("failed", message)
