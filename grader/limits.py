@@ -29,7 +29,12 @@ class Limits:
     # One call (a test's single use of the submission). Room for the first call of matmul, which
     # imports PyTorch: 2-7 s on a busy 2-core machine.
     call_timeout_s: float = 20.0
-    total_timeout_s: float = 120.0  # all calls of the submission together
+    # All calls of one exercise's tests together: an exercise that hangs in every call loses its
+    # own tests, never another's. Six of them (240 s) fit in the runner's 300 s for a whole run.
+    exercise_timeout_s: float = 40.0
+    # All calls of the submission together (per child pytest): a backstop, six exercises' time.
+    # Lower than their sum, one exercise's hang could cost the exercises graded after it.
+    total_timeout_s: float = 240.0
     memory_bytes: int = 2 * GiB  # RLIMIT_DATA: heap and private mappings (not CUDA's reservations)
     output_bytes: int = 64 * KiB  # what a test's report shows of the submission's output
     file_bytes: int = 16 * MiB  # RLIMIT_FSIZE: any one file written, the output file included
@@ -45,7 +50,11 @@ class Limits:
 
     @property
     def cpu_seconds(self) -> int:
-        """RLIMIT_CPU: a backstop behind the grader's own clock, for every process of the worker."""
+        """RLIMIT_CPU: a backstop behind the grader's own clock, for every process of the worker.
+
+        A worker never serves more than `total_timeout_s` of calls (one may serve every exercise,
+        and it is replaced after a timeout); the margin covers its start and imports.
+        """
         return int(self.total_timeout_s) + 30
 
     def to_json(self) -> dict[str, Any]:

@@ -66,7 +66,7 @@ SIGNAL_HINTS = {
     signal.SIGKILL: "killed from outside, e.g. for memory",
 }
 # Names a proxy keeps for itself; everything else is looked up in the worker.
-PROXY_SLOTS = ("_client", "_handle", "_label", "_generation", "_received", "_fixed")
+PROXY_SLOTS = ("_client", "_handle", "_label", "_generation", "_received", "_fixed", "_exercise")
 
 
 class SubmissionFault(BaseException):
@@ -80,7 +80,8 @@ class SubmissionFault(BaseException):
 
 
 class SubmissionTimeout(SubmissionFault):
-    """A call ran past its time limit, or the submission used up its total time."""
+    """A call ran past its time limit, or its exercise (or the whole submission) used up its
+    time."""
 
 
 class SubmissionCrashed(SubmissionFault):
@@ -121,6 +122,8 @@ class GraderCodec(Codec):
         self.callbacks: dict[int, Callable[..., Any]] = {}
         self.next_callback = 1
         self.proxies: weakref.WeakValueDictionary[int, RemoteObject] = weakref.WeakValueDictionary()
+        # The exercise of the request in flight: an object first seen in its reply belongs to it.
+        self.exercise = ""
 
     def mirror_id(self, obj: Any, seen: Any) -> int | None:
         mid = self.mirrors.find(obj)
@@ -146,7 +149,8 @@ class GraderCodec(Codec):
                 raise ProtocolError("bad handle")
             proxy = self.proxies.get(handle)
             if proxy is None:
-                proxy = RemoteObject(self.client, handle, str(node.get("t", "object")))
+                proxy = RemoteObject(self.client, handle, str(node.get("t", "object")),
+                                     self.exercise)
                 self.proxies[handle] = proxy
             object.__setattr__(proxy, "_received", proxy._received + 1)
             return proxy
@@ -181,7 +185,8 @@ class WorkerClient:
         self.channel: Channel | None = None
         self.pollers: dict[bool, select.poll] = {}  # for reading, for writing
         self.generation = 0
-        self.used_s = 0.0
+        self.used_s = 0.0  # every call's time; used_by: each exercise's share
+        self.used_by: dict[str, float] = {}
         self.deadlines: list[float] = []
         self.import_failures: dict[str, BaseException] = {}
         self.modules: dict[str, RemoteObject] = {}
@@ -292,21 +297,19 @@ class WorkerClient:
 
     # --- requests ----------------------------------------------------------------------------
 
-    def request(self, message: dict[str, Any], values: dict[str, Any], what: str) -> Any:
-        """Send one request and serve callbacks until its reply; the reply's result.
+    def request(self, message: dict[str, Any], values: dict[str, Any], what: str,
+                exercise: str) -> Any:
+        """Send one request and serve callbacks until its reply; the reply's result. Its time is
+        charged to `exercise`.
 
         Raises the submission's exception (rebuilt), StopIteration at the end of an iterator,
         ExerciseImportError, SubmissionTimeout or SubmissionCrashed.
         """
         __tracebackhide__ = True
-        left = self.limits.total_timeout_s - self.used_s
-        if left <= 0:
-            raise SubmissionTimeout(
-                f"the submission used up its total time ({self.limits.total_timeout_s:g} s) "
-                f"before {what}"
-            )
+        left = self.time_left(exercise, what)
         if self.process is None:
             self.start()
+        self.codec.exercise = exercise
         if self.pending_release:
             message["rel"], self.pending_release = self.pending_release, []
         message["err"] = np.geterr()
@@ -337,8 +340,10 @@ class WorkerClient:
                 break
         except Expired:
             self.stop()
+            within = (f"{limit:g} s" if limit == self.limits.call_timeout_s
+                      else f"{limit:.2f} s, all the time {exercise} had left")
             raise SubmissionTimeout(
-                f"{what} did not finish within {limit:g} s (an endless loop?); the submission's "
+                f"{what} did not finish within {within} (an endless loop?); the submission's "
                 "process was stopped"
             ) from None
         except (Ended, ChannelClosed):
@@ -356,7 +361,9 @@ class WorkerClient:
             raise
         finally:
             self.deadlines.pop()
-            self.used_s += max(0.0, time.monotonic() - started - paused)
+            spent = max(0.0, time.monotonic() - started - paused)
+            self.used_s += spent
+            self.used_by[exercise] = self.used_by.get(exercise, 0.0) + spent
             modified = restore_changed(given)  # whatever happened: a test's arrays stay its own
         if modified:
             raise InputModified(
@@ -372,6 +379,24 @@ class WorkerClient:
         if kind == "imperr":
             raise ExerciseImportError(value)
         return value
+
+    def time_left(self, exercise: str, what: str) -> float:
+        """What is left of the time of `exercise` and of the submission's (the lesser);
+        SubmissionTimeout when either is used up.
+
+        Each exercise has its own time so that one that hangs in every call costs only its own
+        tests; the submission's total is a backstop, by default the sum of six exercises' time.
+        """
+        limits = self.limits
+        exercise_left = limits.exercise_timeout_s - self.used_by.get(exercise, 0.0)
+        total_left = limits.total_timeout_s - self.used_s
+        if exercise_left <= 0:
+            raise SubmissionTimeout(f"the submission's {exercise} used up its time "
+                                    f"({limits.exercise_timeout_s:g} s) before {what}")
+        if total_left <= 0:
+            raise SubmissionTimeout(f"the submission used up its total time "
+                                    f"({limits.total_timeout_s:g} s, all exercises) before {what}")
+        return min(exercise_left, total_left)
 
     def given_arrays(self, values: Any) -> list[tuple[np.ndarray, Any]]:
         """The arrays among a request's arguments, each with its contents as sent."""
@@ -443,7 +468,7 @@ class WorkerClient:
         if exercise not in self.modules:
             what = f"the import of {exercise}.py"
             try:
-                module = self.request({"op": "import", "ex": exercise}, {}, what)
+                module = self.request({"op": "import", "ex": exercise}, {}, what, exercise)
             except SubmissionCrashed as err:
                 failure: BaseException = ExerciseImportError(str(err))
             except (ExerciseImportError, SubmissionTimeout) as err:
@@ -460,7 +485,8 @@ class WorkerClient:
         __tracebackhide__ = True
         self.check_alive(proxy)
         label = f"{proxy._label}.{name}"  # activations.sigmoid, Perceptron.fit
-        reply = self.request({"op": "getattr", "h": proxy._handle, "n": name}, {}, label)
+        reply = self.request({"op": "getattr", "h": proxy._handle, "n": name}, {}, label,
+                             proxy._exercise)
         value = reply["v"]
         if isinstance(value, RemoteObject):
             object.__setattr__(value, "_label", label)
@@ -470,13 +496,13 @@ class WorkerClient:
         __tracebackhide__ = True
         self.check_alive(proxy)
         return self.request({"op": "call", "h": proxy._handle}, {"a": list(args), "k": kwargs},
-                            f"{proxy._label}(...)")
+                            f"{proxy._label}(...)", proxy._exercise)
 
     def protocol(self, proxy: RemoteObject, name: str, *args: Any) -> Any:
         __tracebackhide__ = True
         self.check_alive(proxy)
         return self.request({"op": "protocol", "h": proxy._handle, "fn": name},
-                            {"a": list(args)}, f"{name}({proxy._label})")
+                            {"a": list(args)}, f"{name}({proxy._label})", proxy._exercise)
 
     def run_scenario(self, exercise: str, scenario: Callable[..., Any],
                      args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -493,7 +519,7 @@ class WorkerClient:
                             "define it: was its file edited during the run?")
         return self.request(
             {"op": "run", "ex": exercise, "src": source, "fn": scenario.__name__},
-            {"a": list(args), "k": kwargs}, f"the scenario {scenario.__name__}",
+            {"a": list(args), "k": kwargs}, f"the scenario {scenario.__name__}", exercise,
         )
 
     def release(self, handle: int, received: int, generation: int) -> None:
@@ -515,12 +541,14 @@ class WorkerClient:
 
 class RemoteObject:
     """An object that stays in the submission's process: a module, function, class, instance
-    or generator. Attribute reads, calls, iteration, len, indexing and truth go there."""
+    or generator. Attribute reads, calls, iteration, len, indexing and truth go there, charged
+    to the exercise whose call first handed the object over."""
 
     __slots__ = (*PROXY_SLOTS, "__weakref__")
 
-    def __init__(self, client: WorkerClient, handle: int, type_name: str) -> None:
-        for name, value in zip(PROXY_SLOTS, (client, handle, type_name, client.generation, 0, {}),
+    def __init__(self, client: WorkerClient, handle: int, type_name: str, exercise: str) -> None:
+        for name, value in zip(PROXY_SLOTS,
+                               (client, handle, type_name, client.generation, 0, {}, exercise),
                                strict=True):
             object.__setattr__(self, name, value)
 
@@ -540,7 +568,7 @@ class RemoteObject:
         self._client.check_alive(self)
         self._fixed.pop(name, None)
         self._client.request({"op": "setattr", "h": self._handle, "n": name}, {"v": value},
-                             f"setting {self._label}.{name}")
+                             f"setting {self._label}.{name}", self._exercise)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True

@@ -188,17 +188,41 @@ def test_a_hung_call_times_out_and_the_worker_is_replaced(
         before()
 
 
-def test_the_total_time_of_a_submission_is_bounded(make_client: MakeClient) -> None:
-    client = make_client(Limits(call_timeout_s=1, total_timeout_s=1.5))
-    with pytest.raises(SubmissionTimeout):
+def test_the_time_of_an_exercise_is_bounded_and_costs_no_other(make_client: MakeClient) -> None:
+    client = make_client(Limits(call_timeout_s=1, exercise_timeout_s=1.5, total_timeout_s=10),
+                         files={"losses.py": HOSTILE})
+    with pytest.raises(SubmissionTimeout, match=r"within 1 s \(an endless loop\?\)"):
         SandboxImpl(client, "activations").spin()
     spin = SandboxImpl(client, "activations").spin  # a new worker (its start is not counted)
+    started = time.monotonic()
+    with pytest.raises(SubmissionTimeout, match=r"within 0\.\d\d s, all the time activations "
+                                                r"had left"):
+        spin()
+    assert time.monotonic() - started < 0.9  # only what was left of the 1.5 s
+    with pytest.raises(SubmissionTimeout, match=r"^the submission's activations used up its time "
+                                                r"\(1\.5 s\) before the import of activations"):
+        SandboxImpl(client, "activations")
+    # Another exercise of the same submission has all of its own time.
+    losses = SandboxImpl(client, "losses")
+    assert losses.ok() == "ok"
+    with pytest.raises(SubmissionTimeout, match=r"within 1 s \(an endless loop\?\)"):
+        losses.spin()
+    assert client.used_by["losses"] >= 1 and client.used_by["activations"] >= 1.5
+
+
+def test_the_total_time_of_a_submission_is_bounded(make_client: MakeClient) -> None:
+    client = make_client(Limits(call_timeout_s=1, exercise_timeout_s=10, total_timeout_s=1.5),
+                         files={"losses.py": HOSTILE})
+    with pytest.raises(SubmissionTimeout):
+        SandboxImpl(client, "activations").spin()
+    spin = SandboxImpl(client, "losses").spin  # a new worker (its start is not counted)
     started = time.monotonic()
     with pytest.raises(SubmissionTimeout):
         spin()
     assert time.monotonic() - started < 0.9  # only what was left of the 1.5 s
-    with pytest.raises(SubmissionTimeout, match="used up its total time"):
-        SandboxImpl(client, "activations")
+    with pytest.raises(SubmissionTimeout, match=r"^the submission used up its total time "
+                                                r"\(1\.5 s, all exercises\)"):
+        SandboxImpl(client, "perceptron")
 
 
 @pytest.mark.parametrize(("call", "arg", "message"), [
