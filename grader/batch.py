@@ -23,6 +23,7 @@ after each one, so an interrupted batch keeps everything it finished.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -33,7 +34,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -49,6 +50,7 @@ from grader.runner import DEFAULT_TIMEOUT_S, Run, run_suites
 from grader.scoring import score_report
 from grader.shards import Shard, select
 from grader.submission import Staged, SubmissionError, stage_submission
+from grader.zygote import running_zygote
 
 SUBMISSION_SUFFIXES = (".zip", ".ipynb")
 STUDENTS_FOLDER = "students"
@@ -216,6 +218,8 @@ class Setup:
 
     `limits` are the sandbox's `NAME=VALUE` changes; `details` keeps each failure's traceback
     (Gradescope shows those of public tests; a batch's feedback needs only the messages).
+    `zygote`: the socket of the batch's zygote, which forks the sandboxes with NumPy and
+    PyTorch already imported (grader/zygote.py); None: each sandbox starts its own Python.
     """
 
     kit: Path
@@ -225,6 +229,7 @@ class Setup:
     fingerprint: str
     limits: tuple[str, ...] = ()
     details: bool = False
+    zygote: Path | None = None
 
 
 def load_setup(
@@ -275,9 +280,13 @@ def run_notes(run: Run, timeout: float) -> list[str]:
 
 
 def grade_staged(setup: Setup, staged: Staged) -> tuple[Result, list[str]]:
-    """Run every suite on a staged submission in child processes; (result, flags)."""
+    """Run every suite on a staged submission; (result, flags).
+
+    One pytest child and one worker: a batch already keeps every core busy with a submission
+    each, and a second child would only add its start-up to every grading.
+    """
     run = run_suites(setup.kit, staged.folder, EXERCISES, setup.timeout, setup.details,
-                     setup.limits)
+                     setup.limits, split=False, zygote=setup.zygote)
     result = score_report(run.report, setup.manifest, setup.rubric)
     result.notes += [*staged.notes, *run_notes(run, setup.timeout)]
     return result, outcome_flags(run, result)
@@ -433,7 +442,9 @@ def run_batch(
                      f"{len(report.kept)} unchanged, {len(report.refused)} refused, "
                      f"{len(todo)} to grade with {jobs} jobs\n")
         write_gradebook(done.values(), out)
-        report.interrupted = grade_all(todo, setup, grade, jobs, out, done, report, stream)
+        with running_zygote() if todo else contextlib.nullcontext() as zygote:
+            setup = replace(setup, zygote=zygote)
+            report.interrupted = grade_all(todo, setup, grade, jobs, out, done, report, stream)
     report.rows = sorted(done.values(), key=lambda r: r.student)
     return report
 

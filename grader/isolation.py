@@ -42,6 +42,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +54,7 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 36, 38
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
 DEVICES = ("null", "zero", "full", "random", "urandom")
@@ -249,6 +251,8 @@ def start_worker(spec: dict[str, Any], limits: Limits, root: Path, uid: int | No
     status_fd = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, WORKER_FDS)
     try:
         os.setsid()  # out of the grader's terminal: a Ctrl-C reaches the grader, not the worker
+        if spec.get("preloaded"):  # the libraries' memory is not the submission's to pay
+            limits = replace(limits, memory_bytes=limits.memory_bytes + data_in_use())
         apply_rlimits(limits, os.getuid() if uid is None else uid)
         with contextlib.suppress(OSError):  # the first the OOM killer takes, not the keeper
             Path("/proc/self/oom_score_adj").write_text("1000")
@@ -269,6 +273,8 @@ def start_worker(spec: dict[str, Any], limits: Limits, root: Path, uid: int | No
         os.closerange(WORKER_FDS, status_fd)
         os.closerange(status_fd + 1, os.sysconf("SC_OPEN_MAX"))
         home = str(root / "submission")
+        if spec.get("preloaded"):
+            become_worker(root, worker_env(home, str(root / "tmp")), status_fd)
         # -I: isolated (no user site, no PYTHON* variables, no script folder on sys.path);
         # -B: no bytecode written; -u: output unbuffered, so each test sees its own prints.
         os.execve(spec["python"], [spec["python"], "-I", "-B", "-u", "-c",
@@ -280,6 +286,57 @@ def start_worker(spec: dict[str, Any], limits: Limits, root: Path, uid: int | No
     except BaseException as err:
         report({"error": f"the worker could not start: {err}"}, status_fd)
     os._exit(127)
+
+
+def data_in_use() -> int:
+    """Bytes this process already counts against RLIMIT_DATA (VmData in /proc/self/status)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmData:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def become_worker(root: Path, env: dict[str, str], status_fd: int) -> None:
+    """Run the worker in this process, forked from a zygote (grader/zygote.py) that is already
+    `python -I -B` with the libraries imported: what `python -u -c WORKER_BOOT` would set up
+    (environment, sys.path, unbuffered streams on fds 0 to 2, fresh random seeds), then serve.
+
+    The zygote's modules of the grader are in memory; their package now looks for more of them
+    in the worker's own copy of its code, as a worker started by exec would.
+    """
+    import io
+    import random
+
+    import numpy as np
+
+    # A user change without an exec leaves the process undumpable (its /proc files the old
+    # user's); an exec would have reset that, as this does.
+    prctl(PR_SET_DUMPABLE, 1)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.path[0] = str(root / "kit")
+    sys.modules["grader"].__path__ = [str(root / "kit" / "grader")]
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        stream = io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8",
+                                  errors="backslashreplace", write_through=True)
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
+    # Every fork would otherwise share the zygote's random state.
+    random.seed()
+    np.random.seed()
+    from grader.worker import main
+
+    os.close(status_fd)  # no exec closes it here; the submission must never write a status
+    try:
+        main()
+    except SystemExit as stop:  # as the interpreter ends on an uncaught SystemExit
+        if stop.code is None or isinstance(stop.code, int):
+            os._exit((stop.code or 0) & 0xFF)
+        print(stop.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+    os._exit(1)
 
 
 def descendants(pid: int) -> list[int]:
@@ -437,7 +494,11 @@ def run_keeper(spec: dict[str, Any], limits: Limits, box: Path, in_namespace: bo
 
 def main(spec_json: str) -> None:
     """The supervisor: started by the grader with the spec of one sandbox as JSON."""
-    spec = json.loads(spec_json)
+    supervise_spec(json.loads(spec_json))
+
+
+def supervise_spec(spec: dict[str, Any]) -> None:
+    """The supervisor's work (its stdin, stdout and the spec's fds are the grader's pipes)."""
     # Out of the grader's process group: a signal to the grader's group (an interrupt, or the
     # runner's final SIGKILL) leaves the supervisor, which then sees its stdin close and kills
     # the worker's whole tree itself, before it ends.

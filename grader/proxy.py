@@ -55,6 +55,7 @@ from grader.wire import (
     snapshot,
     wait_ready,
 )
+from grader.zygote import ForkedSupervisor, ZygoteError, fork_supervisor
 
 SUPERVISOR_BOOT = ("import sys; sys.path.insert(0, {!r}); "
                    "from grader.isolation import main; main(sys.argv[1])")
@@ -174,14 +175,16 @@ class WorkerClient:
     `source` is the folder of staged exercise files; the worker gets a private copy of them.
     """
 
-    def __init__(self, source: Path, limits: Limits | None = None, mode: str | None = None) -> None:
+    def __init__(self, source: Path, limits: Limits | None = None, mode: str | None = None,
+                 zygote: Path | None = None) -> None:
         self.source = Path(source).resolve()
         self.limits = limits or Limits()
         self.mode = mode or default_mode()
+        self.zygote = zygote  # the socket of a zygote (grader/zygote.py) to fork workers from
         self.private = Path(tempfile.mkdtemp(prefix="kit-grader-"))
         weakref.finalize(self, shutil.rmtree, self.private, True)  # if close() is never called
         self.output_path = self.private / "output"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: subprocess.Popen[bytes] | ForkedSupervisor | None = None
         self.channel: Channel | None = None
         self.pollers: dict[bool, select.poll] = {}  # for reading, for writing
         self.generation = 0
@@ -207,16 +210,25 @@ class WorkerClient:
             "mode": self.mode, "limits": self.limits.to_json(),
             "fds": {"requests": requests_r, "replies": replies_w, "output": output},
         }
-        with (self.private / "supervisor.log").open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-I", "-B", "-c", SUPERVISOR_BOOT.format(str(kit_root())),
-                 json.dumps(spec)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                pass_fds=(requests_r, replies_w, output), cwd="/",
-                env={"PATH": MINIMAL_PATH, "LANG": "C.UTF-8"},
-            )
-        for fd in (requests_r, replies_w, output):
-            os.close(fd)
+        try:
+            with (self.private / "supervisor.log").open("wb") as log:
+                if self.zygote is not None:
+                    self.process = fork_supervisor(self.zygote, spec, log.fileno())
+                else:
+                    self.process = subprocess.Popen(
+                        [sys.executable, "-I", "-B", "-c",
+                         SUPERVISOR_BOOT.format(str(kit_root())), json.dumps(spec)],
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                        pass_fds=(requests_r, replies_w, output), cwd="/",
+                        env={"PATH": MINIMAL_PATH, "LANG": "C.UTF-8"},
+                    )
+        except ZygoteError as err:
+            for fd in (requests_w, replies_r):
+                os.close(fd)
+            raise SandboxError(f"the sandbox did not start: {err}") from None
+        finally:
+            for fd in (requests_r, replies_w, output):
+                os.close(fd)
         status_fd = self.process.stdout.fileno()  # type: ignore[union-attr]
         self.pollers = {}
         for for_write, fd, event in ((False, replies_r, select.POLLIN),

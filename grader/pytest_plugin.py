@@ -80,6 +80,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(names: grader/limits.py)",
     )
     group.addoption(
+        "--sandbox-zygote",
+        default=None,
+        metavar="SOCKET",
+        help="fork workers from this zygote, which has the libraries imported (grade batch "
+        "starts one: grader/zygote.py)",
+    )
+    group.addoption(
         "--write-manifest",
         default=None,
         metavar="PATH",
@@ -125,9 +132,11 @@ def sandbox_client(config: pytest.Config) -> WorkerClient:
         from grader.proxy import WorkerClient
 
         mode = config.getoption("--sandbox-isolation")
+        zygote = config.getoption("--sandbox-zygote")
         client = WorkerClient(impl_folder(config),
                               limits_from_settings(config.getoption("--sandbox-limit")),
-                              None if mode == "auto" else mode)
+                              None if mode == "auto" else mode,
+                              None if zygote is None else Path(zygote))
         config.stash[SANDBOX] = client
         config.add_cleanup(client.close)
     return client

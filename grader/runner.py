@@ -64,13 +64,15 @@ def pytest_command(
     report: Path,
     details: bool = False,
     limits: Sequence[str] = (),
+    zygote: Path | None = None,
 ) -> list[str]:
     """The child's command line: run `test_files` on the exercise files in `impl`.
 
     The submission runs in the sandbox's worker (`--sandbox`), never in the child itself;
     `limits` are `NAME=VALUE` settings of grader.limits.Limits. `details` keeps pytest's short
     traceback of each failure (for `grade -v` and Gradescope); without it a failure is its one
-    line, several times cheaper when everything fails.
+    line, several times cheaper when everything fails. `zygote`: the socket of a zygote to
+    fork the workers from (grader/zygote.py).
     """
     return [
         *pytest_base_command(kit),
@@ -78,6 +80,7 @@ def pytest_command(
         "--json-report-omit", "keywords", "streams", "log", "traceback", "warnings",
         "-q", f"--tb={'short' if details else 'line'}", "--impl", str(impl), "--sandbox",
         *(f"--sandbox-limit={limit}" for limit in limits),
+        *([f"--sandbox-zygote={zygote}"] if zygote is not None else []),
         *map(str, test_files),
     ]
 
@@ -159,19 +162,24 @@ def run_suites(
     timeout: float = DEFAULT_TIMEOUT_S,
     details: bool = False,
     limits: Sequence[str] = (),
+    split: bool = True,
+    zygote: Path | None = None,
 ) -> Run:
     """Run the suites of `exercises` on the exercise files in `impl`, within `timeout` seconds.
 
-    `limits` (`NAME=VALUE`) change the sandbox's limits (grader.limits.Limits).
+    `limits` (`NAME=VALUE`) change the sandbox's limits (grader.limits.Limits). `split`: two
+    children where there are two cores (`shards`), for one submission graded alone; a batch,
+    already grading one submission per core, runs one. `zygote`: see `pytest_command`.
     """
-    groups = [files for group in shards(exercises) if (files := suite_files(kit, group))]
+    groups = [files for group in (shards(exercises) if split else [list(exercises)])
+              if (files := suite_files(kit, group))]
     if not groups:
         return Run(report={"tests": []})
     with tempfile.TemporaryDirectory(prefix="grade-run-") as tmp:
         reports = [Path(tmp) / f"report-{i}.json" for i in range(len(groups))]
         logs = [Path(tmp) / f"pytest-{i}.log" for i in range(len(groups))]
         procs = [
-            start(pytest_command(kit, impl, files, report, details, limits), kit, log)
+            start(pytest_command(kit, impl, files, report, details, limits, zygote), kit, log)
             for files, report, log in zip(groups, reports, logs, strict=True)
         ]
         timed_out = False

@@ -23,6 +23,7 @@ from grader.limits import THREAD_VARS, Limits
 from grader.loading import ExerciseImportError
 from grader.proxy import SandboxImpl, SubmissionCrashed, SubmissionTimeout, WorkerClient
 from grader.scoring import outcome_of
+from grader.zygote import running_zygote
 
 HOSTILE = '''
 import os
@@ -135,9 +136,19 @@ MakeClient = Callable[..., WorkerClient]
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="privilege drop needs root")
 
 
-@pytest.fixture
-def make_client(tmp_path: Path) -> Iterator[Callable[..., WorkerClient]]:
+@pytest.fixture(scope="module")
+def zygote() -> Iterator[Path]:
+    with running_zygote() as socket_path:
+        yield socket_path
+
+
+@pytest.fixture(params=["exec", "zygote"])
+def make_client(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., WorkerClient]]:
+    """Workers started by `python -I` (as `grade` does) or forked by a zygote (as a batch does)."""
     clients: list[WorkerClient] = []
+    zygote = request.getfixturevalue("zygote") if request.param == "zygote" else None
 
     def make(limits: Limits | None = None, mode: str | None = None,
              files: dict[str, str] | None = None) -> WorkerClient:
@@ -145,7 +156,7 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., WorkerClient]]:
         folder.mkdir()
         for name, text in {"activations.py": HOSTILE, **(files or {})}.items():
             (folder / name).write_text(text)
-        clients.append(WorkerClient(folder, limits or Limits(call_timeout_s=10), mode))
+        clients.append(WorkerClient(folder, limits or Limits(call_timeout_s=10), mode, zygote))
         return clients[-1]
 
     yield make
