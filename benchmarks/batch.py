@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import multiprocessing.forkserver
 import os
 import random
 import resource
@@ -33,7 +34,6 @@ from pathlib import Path
 from benchmarks.report import machine_line, write_section
 from grader.batch import run_batch
 from grader.kit import EXERCISES, kit_root
-from grader.runner import run_suites, shards
 
 TARGET_SECONDS = 4.0
 TARGET_SPEEDUP = 1.7
@@ -137,12 +137,21 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def stop_fork_server() -> None:
+    """End multiprocessing's fork server (the batch's pytest children are its forks), so that
+    its CPU and theirs count in RUSAGE_CHILDREN; the next batch starts its own, as a new
+    `grade batch` would. multiprocessing has no public way to do this."""
+    multiprocessing.forkserver._forkserver._stop()  # type: ignore[attr-defined]
+
+
 def measure(cohort: Path, work: Path, jobs: int) -> Measure:
     out = work / cohort.name / f"j{jobs}" / "gradebook.csv"
     cpu, started = children_cpu(), time.monotonic()
     with PeakMemory() as memory:
         report = run_batch(cohort, out, jobs=jobs, force=True, stream=io.StringIO())
-    wall, cpu = time.monotonic() - started, children_cpu() - cpu
+    wall = time.monotonic() - started
+    stop_fork_server()
+    cpu = children_cpu() - cpu
     return Measure(jobs, wall, tuple(row.seconds for row in report.rows), cpu, memory.peak)
 
 
@@ -160,29 +169,48 @@ def interleaved(slices: list[Path], work: Path) -> tuple[Measure, Measure]:
 
 @dataclass(frozen=True)
 class Profile:
-    """Where a submission's CPU goes: fixed costs, the suites, PyTorch's import."""
+    """Where a batch's CPU goes: each submission's grading, and the batch's own start-up."""
 
-    stubs_cpu_s: float  # every exercise a stub: the run's fixed cost, tests failing at once
-    reference_cpu_s: float  # every exercise the reference: every test runs to the end
+    stubs_cpu_s: float  # per submission, every exercise a stub: tests failing at once
+    reference_cpu_s: float  # per submission, every exercise the reference: every test runs
+    startup_cpu_s: float  # once per batch: the sandbox zygote and pytest's fork server
     torch_import_cpu_s: float  # `import torch` in a fresh interpreter
-    children: int  # pytest children per submission (grader.runner.shards)
+
+
+def batch_cpu(source: Path, count: int, work: Path) -> float:
+    """CPU seconds of a `-j 1` batch of `count` copies of the exercise files in `source`."""
+    cohort = work / f"{source.name}-{count}"
+    for i in range(count):
+        shutil.copytree(source, cohort / f"student{i}", ignore=shutil.ignore_patterns("__*"))
+    before = children_cpu()
+    run_batch(cohort, work / f"{cohort.name}.csv", jobs=1, force=True, stream=io.StringIO())
+    stop_fork_server()
+    return children_cpu() - before
+
+
+def profile(work: Path, count: int = 4) -> Profile:
+    """Batches of 1 and of 1 + `count` identical submissions: the difference is `count`
+    gradings, the rest of the single one is the start-up."""
+    kit = kit_root()
+    per_submission = {}
+    startup = []
+    for source in (kit / "exercises", kit / "solutions"):
+        one, more = batch_cpu(source, 1, work), batch_cpu(source, 1 + count, work)
+        per_submission[source.name] = (more - one) / count
+        startup.append(one - per_submission[source.name])
+    return Profile(
+        stubs_cpu_s=per_submission["exercises"],
+        reference_cpu_s=per_submission["solutions"],
+        startup_cpu_s=statistics.median(startup),
+        torch_import_cpu_s=cpu_of(lambda: subprocess.run([sys.executable, "-c", "import torch"],
+                                                         check=True)),
+    )
 
 
 def cpu_of(run: Callable[[], object]) -> float:
     before = children_cpu()
     run()
     return children_cpu() - before
-
-
-def profile() -> Profile:
-    kit = kit_root()
-    return Profile(
-        stubs_cpu_s=cpu_of(lambda: run_suites(kit, kit / "exercises")),
-        reference_cpu_s=cpu_of(lambda: run_suites(kit, kit / "solutions")),
-        torch_import_cpu_s=cpu_of(lambda: subprocess.run([sys.executable, "-c", "import torch"],
-                                                         check=True)),
-        children=len(shards(EXERCISES)),
-    )
 
 
 def mib(size: int) -> str:
@@ -218,26 +246,29 @@ def markdown(
         f"- throughput `-j 2` / `-j 1`: {ratio:.2f}x (target >= {TARGET_SPEEDUP:g}x: "
         f"{verdict_speedup})",
         f"- largest single grading process (ru_maxrss of children): {mib(largest_child)}",
-        "- CPU per submission: user + system seconds of the pytest children and sandbox "
-        "workers (RUSAGE_CHILDREN); on 2 idle cores throughput cannot exceed "
-        f"{120 / one.cpu_s:.1f} / min",
+        "- CPU per submission: user + system seconds of every grading process (pytest "
+        "children, sandbox workers, and each round's start-up of the zygote and fork server, "
+        "shared among its submissions; RUSAGE_CHILDREN); on 2 idle cores throughput cannot "
+        f"exceed {120 / one.cpu_s:.1f} / min",
         "- peak memory (all): resident memory of every grading process together (pytest "
-        f"children and sandbox workers), sampled every {SAMPLE_EVERY_S:g} s",
+        "children, sandbox workers, the zygote and the fork server), sampled every "
+        f"{SAMPLE_EVERY_S:g} s",
+        "- each round is a `grade batch` of its own: the first grading of a round also waits "
+        "for the zygote to import PyTorch",
         "",
-        "Where a submission's time goes (CPU seconds, one submission graded alone, "
-        f"{where.children} pytest {'child' if where.children == 1 else 'children'} each with "
-        "its sandbox worker):",
+        "Where the CPU goes (a `-j 1` batch of 1 and one of 5 identical submissions: the "
+        "difference is 4 gradings, the rest of the first is the batch's start-up):",
         "",
-        f"- every exercise a stub: {where.stubs_cpu_s:.2f} s: the fixed cost of a grading "
-        "(interpreters, pytest and its collection, sandbox workers), the tests failing at once",
-        f"- every exercise the reference: {where.reference_cpu_s:.2f} s, of which importing "
-        f"PyTorch in the matmul worker is about {where.torch_import_cpu_s:.2f} s",
+        f"- a submission, every exercise a stub: {where.stubs_cpu_s:.2f} s (one pytest child "
+        "forked with pytest imported, one sandbox worker forked with NumPy and PyTorch "
+        "imported; the tests fail at once)",
+        f"- a submission, every exercise the reference: {where.reference_cpu_s:.2f} s (every "
+        "test runs to its end)",
+        f"- the batch's start-up, once: {where.startup_cpu_s:.2f} s (the sandbox zygote "
+        f"imports PyTorch, {where.torch_import_cpu_s:.2f} s in a fresh interpreter, and "
+        "pytest's fork server its modules)",
         "- the batch's own work (staging, hashing, writing outputs) is milliseconds per "
         "submission",
-        *([f"- with {where.children} children per submission, `-j 1` already keeps both cores "
-           "busy for part of each grading, which caps the `-j 2` / `-j 1` ratio below 2, and "
-           "the second child's fixed cost is paid by every submission"]
-          if where.children > 1 else []),
     ])
 
 
@@ -257,7 +288,8 @@ def main() -> None:
         slices = make_cohort(work / "cohort", args.count, args.rounds)
         one, two = interleaved(slices, work / "out")
     largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # KiB on Linux
-    where = profile()
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        where = profile(Path(tmp))
     print(where, flush=True)
     text = markdown(one, two, where, largest, (before, load_average()))
     print(text)

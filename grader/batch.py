@@ -218,6 +218,7 @@ class Setup:
 
     `limits` are the sandbox's `NAME=VALUE` changes; `details` keeps each failure's traceback
     (Gradescope shows those of public tests; a batch's feedback needs only the messages).
+    `alone`: one submission has the machine (Gradescope); in a batch, one core each.
     `zygote`: the socket of the batch's zygote, which forks the sandboxes with NumPy and
     PyTorch already imported (grader/zygote.py); None: each sandbox starts its own Python.
     """
@@ -229,6 +230,7 @@ class Setup:
     fingerprint: str
     limits: tuple[str, ...] = ()
     details: bool = False
+    alone: bool = True
     zygote: Path | None = None
 
 
@@ -282,11 +284,14 @@ def run_notes(run: Run, timeout: float) -> list[str]:
 def grade_staged(setup: Setup, staged: Staged) -> tuple[Result, list[str]]:
     """Run every suite on a staged submission; (result, flags).
 
-    One pytest child and one worker: a batch already keeps every core busy with a submission
-    each, and a second child would only add its start-up to every grading.
+    Alone, as `grade` does: two pytest children where there are two cores. In a batch, one
+    child and one worker: the batch already keeps every core busy with a submission each, and
+    a second child would only add its start-up to every grading; the child is forked with
+    pytest already imported, the worker with NumPy and PyTorch.
     """
     run = run_suites(setup.kit, staged.folder, EXERCISES, setup.timeout, setup.details,
-                     setup.limits, split=False, zygote=setup.zygote)
+                     setup.limits, split=setup.alone, zygote=setup.zygote,
+                     forked=not setup.alone)
     result = score_report(run.report, setup.manifest, setup.rubric)
     result.notes += [*staged.notes, *run_notes(run, setup.timeout)]
     return result, outcome_flags(run, result)
@@ -443,7 +448,7 @@ def run_batch(
                      f"{len(todo)} to grade with {jobs} jobs\n")
         write_gradebook(done.values(), out)
         with running_zygote() if todo else contextlib.nullcontext() as zygote:
-            setup = replace(setup, zygote=zygote)
+            setup = replace(setup, alone=False, zygote=zygote)
             report.interrupted = grade_all(todo, setup, grade, jobs, out, done, report, stream)
     report.rows = sorted(done.values(), key=lambda r: r.student)
     return report

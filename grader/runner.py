@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -31,6 +32,9 @@ DEFAULT_TIMEOUT_S = 300.0
 TORCH_EXERCISES = ("matmul",)
 # After an interrupt, how long pytest gets to write the report of the tests it finished.
 INTERRUPT_GRACE_S = 5.0
+# What every pytest child imports before its first test (see ForkedPytest).
+PYTEST_PRELOAD = ("pytest", "numpy", "pytest_jsonreport.plugin", "grader.pytest_plugin",
+                  "grader.proxy")
 OUTPUT_TAIL = 4000
 
 
@@ -53,7 +57,7 @@ def pytest_env() -> dict[str, str]:
 
 def pytest_base_command(kit: Path) -> list[str]:
     """pytest configured by the kit alone (its addopts load grader.pytest_plugin)."""
-    return [sys.executable, "-m", "pytest", "-c", str(kit / "pyproject.toml"),
+    return [*pytest_launcher(), "-c", str(kit / "pyproject.toml"),
             "--rootdir", str(kit), "-p", "no:cacheprovider"]
 
 
@@ -123,7 +127,64 @@ def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def start(command: list[str], kit: Path, log: Path) -> subprocess.Popen[bytes]:
+class ForkedPytest:
+    """A pytest child forked by multiprocessing's fork server, where pytest, NumPy and the
+    grader's plugin are already imported: a batch saves their import (0.6 s of CPU) per
+    submission. It has the parts of `subprocess.Popen` the runner uses."""
+
+    def __init__(self, command: list[str], kit: Path, log: Path) -> None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(PYTEST_PRELOAD))
+        self.process = context.Process(
+            target=forked_pytest_main,
+            args=(command[len(pytest_launcher()):], str(kit), pytest_env(), str(log)),
+        )
+        self.process.start()
+        self.pid: int = self.process.pid  # type: ignore[assignment]
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.exitcode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        self.process.join(timeout)
+        if self.process.exitcode is None:
+            raise subprocess.TimeoutExpired("pytest", timeout or 0.0)
+        return self.process.exitcode
+
+    def kill(self) -> None:
+        self.process.kill()
+
+
+def forked_pytest_main(args: list[str], kit: str, env: dict[str, str], log: str) -> None:
+    """The forked child: what `python -m pytest ARGS` in `kit` with `env` would do."""
+    os.setsid()  # a group of its own, as start_new_session gives a Popen child
+    out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    for fd in (1, 2):
+        os.dup2(out, fd)
+    os.close(out)
+    os.chdir(kit)
+    os.environ.clear()
+    os.environ.update(env)
+    import pytest
+
+    code = pytest.main(args)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(int(code))
+
+
+def pytest_launcher() -> list[str]:
+    return [sys.executable, "-m", "pytest"]
+
+
+Child = subprocess.Popen[bytes] | ForkedPytest
+
+
+def start(command: list[str], kit: Path, log: Path, forked: bool = False) -> Child:
+    """Start pytest's `command`: a new process, or (`forked`) a fork of the fork server."""
+    if forked:
+        return ForkedPytest(command, kit, log)
     with log.open("wb") as out:
         return subprocess.Popen(
             command, cwd=kit, env=pytest_env(), stdin=subprocess.DEVNULL, stdout=out,
@@ -131,7 +192,7 @@ def start(command: list[str], kit: Path, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def signal_group(proc: subprocess.Popen[bytes], interrupt: bool) -> None:
+def signal_group(proc: Child, interrupt: bool) -> None:
     """Interrupt (SIGINT) or kill the child and everything it started (its session, on POSIX).
 
     Elsewhere only the child itself can be killed, and an interrupt is not sent.
@@ -145,7 +206,7 @@ def signal_group(proc: subprocess.Popen[bytes], interrupt: bool) -> None:
         pass
 
 
-def stop(procs: Sequence[subprocess.Popen[bytes]]) -> None:
+def stop(procs: Sequence[Child]) -> None:
     """Interrupt (pytest then writes the report of what it finished), then kill."""
     for proc in procs:
         signal_group(proc, interrupt=True)
@@ -164,12 +225,14 @@ def run_suites(
     limits: Sequence[str] = (),
     split: bool = True,
     zygote: Path | None = None,
+    forked: bool = False,
 ) -> Run:
     """Run the suites of `exercises` on the exercise files in `impl`, within `timeout` seconds.
 
     `limits` (`NAME=VALUE`) change the sandbox's limits (grader.limits.Limits). `split`: two
     children where there are two cores (`shards`), for one submission graded alone; a batch,
     already grading one submission per core, runs one. `zygote`: see `pytest_command`.
+    `forked`: fork the children from a fork server with pytest imported (`ForkedPytest`).
     """
     groups = [files for group in (shards(exercises) if split else [list(exercises)])
               if (files := suite_files(kit, group))]
@@ -179,7 +242,8 @@ def run_suites(
         reports = [Path(tmp) / f"report-{i}.json" for i in range(len(groups))]
         logs = [Path(tmp) / f"pytest-{i}.log" for i in range(len(groups))]
         procs = [
-            start(pytest_command(kit, impl, files, report, details, limits, zygote), kit, log)
+            start(pytest_command(kit, impl, files, report, details, limits, zygote), kit, log,
+                  forked)
             for files, report, log in zip(groups, reports, logs, strict=True)
         ]
         timed_out = False

@@ -141,7 +141,10 @@ def test_a_students_copy_grades_the_public_tests_and_names_the_hidden_ones(
     assert "your instructor runs them" in output
 
 
-def test_a_run_past_its_time_limit_keeps_the_tests_it_finished(tmp_path: Path) -> None:
+@pytest.mark.parametrize("forked", [False, True], ids=["process", "forked"])
+def test_a_run_past_its_time_limit_keeps_the_tests_it_finished(
+    tmp_path: Path, forked: bool
+) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[tool.pytest.ini_options]\naddopts = "-p grader.pytest_plugin"\n'
     )
@@ -154,8 +157,8 @@ def test_a_run_past_its_time_limit_keeps_the_tests_it_finished(tmp_path: Path) -
     )
     (tmp_path / "impl").mkdir()
     (tmp_path / "impl" / "losses.py").write_text("def mse():\n    return 0\n")
-    run = run_suites(tmp_path, tmp_path / "impl", ["losses"], timeout=6)
-    assert run.timed_out
+    run = run_suites(tmp_path, tmp_path / "impl", ["losses"], timeout=6, forked=forked)
+    assert run.timed_out and "1 passed" in run.output
     outcomes = {t["nodeid"].rsplit("::", 1)[1]: t for t in run.report["tests"]}
     assert outcomes["test_quick"]["call"]["outcome"] == "passed"
     assert "test_never_reached" not in outcomes
