@@ -203,7 +203,9 @@ def signal_group(proc: Child, interrupt: bool) -> None:
         elif not interrupt:
             proc.kill()
     except (ProcessLookupError, PermissionError):
-        pass
+        if not interrupt:  # no group yet (a forked child before its setsid): the child alone
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                proc.kill()
 
 
 def stop(procs: Sequence[Child]) -> None:
