@@ -7,7 +7,9 @@
 - `result_json`: the contract's result schema.
 - `gradescope_json`: Gradescope's results.json (its autograder specification: top-level
   score, execution_time, output, visibility, stdout_visibility, tests; a test has name, score,
-  max_score, status "passed"/"failed", visibility, output).
+  max_score, status "passed"/"failed", visibility, output). A public test's output is its
+  message, its report and what the submission printed during it (cut as with -v); a hidden
+  test's is its message only.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ MARK_COLOURS = {"failed": "red", "error": "red", "timeout": "yellow", "skipped":
 GRADESCOPE_VISIBILITY = {"public": "visible", "hidden": "after_published"}
 # Lines of failures per exercise without -v: alike failures share one, the rest are counted.
 MAX_KINDS = 8
-# With -v, what the submission printed during a failed test, cut to this.
+# What the submission printed during a failed test (grade -v, Gradescope), cut to this.
 OUTPUT_LINES = 10
 OUTPUT_CHARS = 1000
 # Terminal escape sequences (ECMA-48), 7- and 8-bit: CSI (colours, cursor moves, erasing), the
@@ -51,17 +53,20 @@ def printable(text: str) -> str:
     )
 
 
-def output_lines(output: str) -> list[str]:
-    """What the submission printed, under its failed test: printable, cut to OUTPUT_LINES lines
-    and OUTPUT_CHARS characters (a note says how much was left out), each line behind a `|`."""
+def output_lines(
+    output: str, heading: str = "what the submission printed:", indent: str = "      "
+) -> list[str]:
+    """What the submission printed, under its failed test: `heading`, then the text printable,
+    cut to OUTPUT_LINES lines and OUTPUT_CHARS characters (a note says how much was left out),
+    each line behind a `|`; every line starts with `indent`. Nothing if it printed nothing."""
     text = printable(output).strip("\n")
     if not text.strip():
         return []
     shown = text[:OUTPUT_CHARS].split("\n")[:OUTPUT_LINES]
-    lines = ["      what the submission printed:", *(f"      | {line}" for line in shown)]
+    lines = [f"{indent}{heading}", *(f"{indent}| {line}" for line in shown)]
     left_out = len(text) - len("\n".join(shown))
     if left_out:
-        lines.append(f"      [cut to {OUTPUT_LINES} lines / {OUTPUT_CHARS} characters: "
+        lines.append(f"{indent}[cut to {OUTPUT_LINES} lines / {OUTPUT_CHARS} characters: "
                      f"{left_out} more characters not shown]")
     return lines
 
@@ -154,9 +159,14 @@ def result_json(result: Result) -> dict[str, Any]:
 
 def gradescope_test(test: GradedTest) -> dict[str, Any]:
     output = test.message
-    if test.visibility == "public" and test.details:
-        # A hidden test's report would show its source; a public one's is the student's own.
-        output = f"{test.message}\n\n{test.details}"
+    if test.visibility == "public":
+        # A hidden test's report would show its source, and what the submission printed during
+        # it could show its inputs; a public one's are the student's own to run.
+        if test.details:
+            output += f"\n\n{test.details}"
+        printed = output_lines(test.output, "What your code printed during this test:", "")
+        if printed:
+            output += "\n\n" + "\n".join(printed)
     return {
         "name": test.id,
         "score": test.score,

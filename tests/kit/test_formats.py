@@ -212,3 +212,30 @@ def test_verbose_report_cuts_long_output_and_says_so() -> None:
 def test_output_is_shown_only_with_v_and_only_when_there_is_some() -> None:
     assert "what the submission printed" not in text_report(with_output("hello"))
     assert output_lines("") == output_lines("\n\x1b[0m\n") == []
+
+
+def test_gradescope_shows_a_public_tests_output_after_its_report_printable_and_cut() -> None:
+    many = "".join(f"line {i}\n" for i in range(40))
+    data = gradescope_json(with_output(FORGERY + "\n" + many))
+    jsonschema.validate(data, GRADESCOPE_SCHEMA)
+    output = data["tests"][0]["output"]
+    for sequence in ("\x1b", "\r", "\x07", "\x9b", "\u202e", "\ud800"):
+        assert sequence not in output
+    message, printed = output.split("\n\nWhat your code printed during this test:\n")
+    assert message == "mse is wrong\n\ntrace"
+    assert printed.splitlines()[:3] == ["| PASSED 100/100", "| total 100.00 / 100.00exe.txt",
+                                        "| line 0"]
+    assert len(printed.splitlines()) == OUTPUT_LINES + 1
+    assert printed.endswith(" more characters not shown]")
+
+
+def test_gradescope_never_shows_what_the_submission_printed_during_a_hidden_test() -> None:
+    hidden = GradedTest(f"{HID}::test_ce", "losses", "hidden", "failed", 0.0, 10.0,
+                        "cross_entropy is wrong", "hidden source here", "the hidden inputs")
+    result = Result(0.0, 10.0, [GradedExercise("losses", 0.0, 10.0)], [hidden])
+    assert gradescope_json(result)["tests"][0]["output"] == "cross_entropy is wrong"
+
+
+def test_gradescope_adds_no_heading_when_nothing_was_printed() -> None:
+    assert gradescope_json(with_output("\n\x1b[0m\n"))["tests"][0]["output"] == (
+        "mse is wrong\n\ntrace")
