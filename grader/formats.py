@@ -158,12 +158,13 @@ def result_json(result: Result) -> dict[str, Any]:
 
 
 def gradescope_test(test: GradedTest) -> dict[str, Any]:
-    output = test.message
+    # The message and report carry the submission's own exception text: cleaned as in `grade -v`.
+    output = printable(test.message)
     if test.visibility == "public":
         # A hidden test's report would show its source, and what the submission printed during
         # it could show its inputs; a public one's are the student's own to run.
         if test.details:
-            output += f"\n\n{test.details}"
+            output += f"\n\n{printable(test.details)}"
         printed = output_lines(test.output, "What your code printed during this test:", "")
         if printed:
             output += "\n\n" + "\n".join(printed)

@@ -239,3 +239,11 @@ def test_gradescope_never_shows_what_the_submission_printed_during_a_hidden_test
 def test_gradescope_adds_no_heading_when_nothing_was_printed() -> None:
     assert gradescope_json(with_output("\n\x1b[0m\n"))["tests"][0]["output"] == (
         "mse is wrong\n\ntrace")
+
+
+def test_gradescope_cleans_the_message_and_report_the_submission_wrote() -> None:
+    forged = GradedTest(f"{PUB}::test_mse", "losses", "public", "failed", 0.0, 10.0,
+                        "ValueError: \x1b[32mPASSED\x1b[0m\rall good", "trace \u202eevil")
+    result = Result(0.0, 10.0, [GradedExercise("losses", 0.0, 10.0)], [forged])
+    output = gradescope_json(result)["tests"][0]["output"]
+    assert output == "ValueError: PASSED\nall good\n\ntrace evil"
