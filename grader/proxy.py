@@ -125,6 +125,8 @@ class GraderCodec(Codec):
         self.proxies: weakref.WeakValueDictionary[int, RemoteObject] = weakref.WeakValueDictionary()
         # The exercise of the request in flight: an object first seen in its reply belongs to it.
         self.exercise = ""
+        # The np.errstate the worker last received (the worker keeps it until the next one).
+        self.errstate_sent: dict[str, str] | None = None
 
     def mirror_id(self, obj: Any, seen: Any) -> int | None:
         mid = self.mirrors.find(obj)
@@ -324,7 +326,9 @@ class WorkerClient:
         self.codec.exercise = exercise
         if self.pending_release:
             message["rel"], self.pending_release = self.pending_release, []
-        message["err"] = np.geterr()
+        errstate = np.geterr()
+        if errstate != self.codec.errstate_sent:
+            message["err"] = errstate
         checked = message["op"] in ("call", "run")
         try:
             message, buffers = self.codec.pack(message, values)
@@ -338,6 +342,7 @@ class WorkerClient:
         noted: list[Any] = []
         try:
             self.channel.send(message, buffers)  # type: ignore[union-attr]
+            self.codec.errstate_sent = errstate
             while True:
                 reply, buffers = self.channel.recv()  # type: ignore[union-attr]
                 if reply.get("op") == "cb":
@@ -439,7 +444,8 @@ class WorkerClient:
         try:
             for node in message.get("mir", ()):
                 self.codec.decode_untrusted(node, buffers)
-            self.codec.mirrors.remove([m for m in message.get("drop", ()) if type(m) is int])
+            if "drop" in message:
+                self.codec.mirrors.remove([m for m in message["drop"] if type(m) is int])
             for callback_id in message.get("cbrel", ()):
                 self.codec.callbacks.pop(callback_id, None)
         except TypeError as err:
@@ -507,8 +513,9 @@ class WorkerClient:
     def call(self, proxy: RemoteObject, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         __tracebackhide__ = True
         self.check_alive(proxy)
-        return self.request({"op": "call", "h": proxy._handle}, {"a": list(args), "k": kwargs},
-                            f"{proxy._label}(...)", proxy._exercise)
+        values = {"a": list(args), "k": kwargs} if kwargs else {"a": list(args)}
+        return self.request({"op": "call", "h": proxy._handle}, values, f"{proxy._label}(...)",
+                            proxy._exercise)
 
     def protocol(self, proxy: RemoteObject, name: str, *args: Any) -> Any:
         __tracebackhide__ = True
@@ -658,13 +665,16 @@ def restore_changed(given: list[tuple[np.ndarray, Any]]) -> bool:
 def arrays_in(value: Any) -> list[np.ndarray]:
     """The plain ndarrays in `value` and in its lists, tuples and dicts (already encoded once:
     no cycle, bounded depth)."""
-    if type(value) is np.ndarray:
-        return [value]
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, (list, tuple)):
-        return [array for item in value for array in arrays_in(item)]
-    return []
+    found, todo = [], [value]
+    while todo:  # a loop rather than a call per item: this runs for every call
+        item = todo.pop()
+        if type(item) is np.ndarray:
+            found.append(item)
+        elif isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            todo.extend(item)
+    return found
 
 
 def defines_function(source: str, name: str) -> bool:

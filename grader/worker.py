@@ -110,7 +110,8 @@ class WorkerCodec(Codec):
         objects = self.mirrors.objects
         # getrefcount sees the table's reference and its own argument's.
         dropped = [mid for mid in list(objects) if sys.getrefcount(objects[mid]) <= 2]
-        self.mirrors.remove(dropped)
+        if dropped:
+            self.mirrors.remove(dropped)
         return dropped
 
 
@@ -119,6 +120,8 @@ class Server:
         self.channel, self.staging = channel, staging
         self.codec = WorkerCodec(self)
         self.released_callbacks: list[int] = []
+        # The caller's np.errstate: a request carries it only when it changed.
+        self.errstate: dict[str, str] | None = None
         # Every warning of a call is noted (up to a few) and raised again in the test, where
         # the test's own filters decide what it does.
         self.noted: list[list[Any]] = []
@@ -156,14 +159,17 @@ class Server:
     def receive(self, message: dict[str, Any], buffers: list[bytearray]) -> None:
         """What every message from the grader may carry besides its request or reply."""
         self.codec.apply_mirrors(message, buffers)
-        self.codec.mirrors.remove(message.get("drop", []))
-        for handle, times in message.get("rel", []):
+        if "drop" in message:
+            self.codec.mirrors.remove(message["drop"])
+        for handle, times in message.get("rel", ()):
             self.codec.release(handle, times)
 
     def serve(self, message: dict[str, Any], buffers: list[bytearray]) -> None:
         """Run one request of the grader's and send the reply."""
         self.receive(message, buffers)
-        apply_errstate(message.get("err"))
+        if "err" in message:
+            self.errstate = message["err"]
+        apply_errstate(self.errstate)  # again each time: the submission may have changed it
         outer, self.noted = self.noted, []
         try:
             reply: dict[str, Any] = {}
@@ -183,26 +189,25 @@ class Server:
 
     def dispatch(self, message: dict[str, Any], buffers: list[bytearray]) -> Any:
         op = message["op"]
-
-        def arg(key: str) -> Any:
-            return self.codec.decode(message[key], buffers)
-
+        decode = self.codec.decode
         if op == "import":
             return load_exercise(self.staging, message["ex"])
         target = self.codec.handles[message["h"]] if "h" in message else None
+        if op == "call":
+            function = getattr(target, message["n"]) if message.get("n") else target
+            args = decode(message["a"], buffers)
+            return function(*args, **(decode(message["k"], buffers) if "k" in message else {}))
         if op == "getattr":
             value = getattr(target, message["n"])
             # A function, method or class stays what it is: the grader may keep its proxy.
             return {"v": value, "fixed": inspect.isroutine(value) or isinstance(value, type)}
         if op == "setattr":
-            return setattr(target, message["n"], arg("v"))
-        if op == "call":
-            function = getattr(target, message["n"]) if message.get("n") else target
-            return function(*arg("a"), **arg("k"))
+            return setattr(target, message["n"], decode(message["v"], buffers))
         if op == "protocol":
-            return protocol(message["fn"], target, *arg("a"))
+            return protocol(message["fn"], target, *decode(message["a"], buffers))
         if op == "run":
-            return self.run_scenario(message, arg("a"), arg("k"))
+            return self.run_scenario(message, decode(message["a"], buffers),
+                                     decode(message["k"], buffers))
         raise ValueError(f"unknown request {op!r}")
 
     def call_back(self, callback_id: int, args: list[Any], kwargs: dict[str, Any]) -> Any:

@@ -67,6 +67,10 @@ def exp(z):
     return np.exp(z)
 
 
+def loosen():
+    np.seterr(all="ignore")
+
+
 def warn():
     warnings.warn("careful", RuntimeWarning)
     return 1
@@ -196,6 +200,18 @@ def test_the_callers_errstate_applies_in_the_worker(remote: SandboxImpl) -> None
         remote.exp(big)
     with np.errstate(over="ignore"):
         assert np.isinf(remote.exp(big)[0])
+
+
+def test_the_callers_errstate_holds_after_the_submission_changes_its_own(
+    remote: SandboxImpl,
+) -> None:
+    big = np.array([1000.0])
+    with np.errstate(over="raise"):
+        with pytest.raises(FloatingPointError):
+            remote.exp(big)
+        remote.loosen()  # the grader's errstate is unchanged, so it is not sent again
+        with pytest.raises(FloatingPointError):
+            remote.exp(big)
 
 
 def test_warnings_are_raised_again_in_the_test(remote: SandboxImpl) -> None:

@@ -221,6 +221,45 @@ def test_a_frame_claiming_more_than_the_limit_is_refused() -> None:
         os.close(write_fd)
 
 
+def frame(header: bytes, lengths: list[int]) -> bytes:
+    """A frame's bytes up to its buffers: | header length | buffer count | lengths | header |"""
+    return b"".join([len(header).to_bytes(4, "little"), len(lengths).to_bytes(4, "little"),
+                     *(n.to_bytes(8, "little") for n in lengths), header])
+
+
+@pytest.mark.parametrize("data", [
+    frame(b'{"m":1} {}', []),  # more than one JSON value
+    frame(b'["op"]', []),  # not an object
+    frame(b'{"op":', []),
+    frame(b'\xff', []),
+    frame(b"{}", [2**40]),  # more buffer bytes than a frame may carry
+    (0).to_bytes(4, "little") + (2**32 - 1).to_bytes(4, "little"),  # as many buffers
+], ids=repr)
+def test_a_frame_that_breaks_the_format_is_refused(data: bytes) -> None:
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, data)
+        with pytest.raises(ProtocolError):
+            Channel(read_fd, write_fd).recv()
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def test_frames_sent_back_to_back_are_read_one_at_a_time() -> None:
+    read_fd, write_fd = os.pipe()
+    try:
+        sender, receiver = Channel(read_fd, write_fd), Channel(read_fd, write_fd)
+        for i in range(3):
+            sender.send({"i": i}, [bytes([i]) * i])
+        for i in range(3):  # the first read takes all three frames in
+            message, buffers = receiver.recv()
+            assert message == {"i": i} and [bytes(b) for b in buffers] == [bytes([i]) * i]
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
 def test_a_closed_channel_says_so() -> None:
     read_fd, write_fd = os.pipe()
     os.close(write_fd)
