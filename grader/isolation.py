@@ -309,6 +309,10 @@ def become_worker(root: Path, env: dict[str, str], status_fd: int) -> None:
 
     import numpy as np
 
+    # What an exec would have found out: the new user must be able to run this Python.
+    for path in (sys.executable, os.path.dirname(os.__file__)):
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied", path)
     # A user change without an exec leaves the process undumpable (its /proc files the old
     # user's); an exec would have reset that, as this does.
     prctl(PR_SET_DUMPABLE, 1)
