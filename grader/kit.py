@@ -7,6 +7,12 @@ from pathlib import Path
 # The order of the contract: a later exercise may import an earlier one.
 EXERCISES: tuple[str, ...] = ("activations", "losses", "perceptron", "sgd", "backprop", "matmul")
 VISIBILITIES: tuple[str, ...] = ("public", "hidden")
+# The contract's only calls that change a test's arrays after the call that handed them over:
+# "`class SGD(params: dict[str, np.ndarray], lr, momentum=0.0, weight_decay=0.0)`:
+# `step(grads)` updates every array of `params` in place" (exercises/sgd.py: `SGD.step`).
+# (exercise, class, method): that method, on an instance of that class, may change the arrays
+# given to the instance's constructor (the sandbox undoes any other such change: grader/proxy.py).
+UPDATES_IN_PLACE: frozenset[tuple[str, str, str]] = frozenset({("sgd", "SGD", "step")})
 
 
 def kit_root() -> Path:

@@ -7,7 +7,9 @@ the submission's worker process (grader/worker.py), started and replaced by `Wor
 - what comes back is data (grader/wire.py); objects that are not data (instances, generators,
   functions) stay in the worker and come back as `RemoteObject` proxies;
 - functions a test passes are called back here; arrays and Generators a test passes are
-  mirrored: their changes in the worker show in the test's own objects after every message;
+  mirrored: their changes in the worker show in the test's own objects after every message; a
+  request that ends with a test's array changed, where the contract allows no change, fails
+  with `InputModified` and the array is put back;
 - the caller's `np.errstate` applies in the worker; the submission's warnings are raised again
   here; its builtin exceptions are raised here as the same type, with its own frames;
 - a call that runs past its time raises `SubmissionTimeout`, a worker that dies raises
@@ -36,13 +38,14 @@ import time
 import warnings
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from grader.isolation import default_mode
-from grader.kit import kit_root
+from grader.kit import UPDATES_IN_PLACE, kit_root
 from grader.limits import MINIMAL_PATH, Limits
 from grader.loading import ExerciseImportError
 from grader.wire import (
@@ -67,7 +70,8 @@ SIGNAL_HINTS = {
     signal.SIGKILL: "killed from outside, e.g. for memory",
 }
 # Names a proxy keeps for itself; everything else is looked up in the worker.
-PROXY_SLOTS = ("_client", "_handle", "_label", "_generation", "_received", "_fixed", "_exercise")
+PROXY_SLOTS = ("_client", "_handle", "_label", "_generation", "_received", "_fixed", "_exercise",
+               "_in_place")
 
 
 class SubmissionFault(BaseException):
@@ -90,13 +94,15 @@ class SubmissionCrashed(SubmissionFault):
 
 
 class InputModified(SubmissionFault):
-    """A call changed, in place, an array the test gave it as an argument.
+    """A request changed, in place, an array the test gave it, or gave an earlier call.
 
-    The contract: no function modifies its inputs (`SGD.step` updates `params`, which it was
-    given earlier; `numerical_gradient` restores `x`). Were the change kept, a test that computes
-    its expected value from the same array after the call (`assert_close(impl.f(z), ref.f(z))`)
-    would compare with the reference applied to whatever the submission wrote there. The test's
-    arrays are restored and the test fails.
+    The contract: no function modifies its inputs, except `SGD.step`, which updates the `params`
+    its instance was constructed with (grader.kit.UPDATES_IN_PLACE), and `numerical_gradient`,
+    which perturbs `x` while it calls `f` and restores it. Were the change kept, a test that
+    computes its expected value from the same array afterwards (`assert_close(impl.f(z),
+    ref.f(z))`, or `p.fit(X, y)` then `assert_equal(p.predict(X), y)`, where `predict` could
+    overwrite the `y` that `fit` kept) would compare with whatever the submission wrote there.
+    The test's arrays are restored and the test fails.
     """
 
 
@@ -110,6 +116,17 @@ class Ended(Exception):
 
 class Expired(Exception):
     """The current call's deadline passed."""
+
+
+@dataclass(frozen=True)
+class InPlace:
+    """The contract's leave to update a test's arrays in a later call (UPDATES_IN_PLACE), held
+    by the proxies it concerns: the class (`method`, no `arrays` yet), an instance the class
+    made (`method`, and the `arrays` given to its constructor), and that instance's `method`
+    (`method` None: a call of it may change `arrays`)."""
+
+    method: str | None
+    arrays: tuple[np.ndarray, ...] | None = None
 
 
 class GraderCodec(Codec):
@@ -127,6 +144,9 @@ class GraderCodec(Codec):
         self.exercise = ""
         # The np.errstate the worker last received (the worker keeps it until the next one).
         self.errstate_sent: dict[str, str] | None = None
+        # For each request in flight (a callback may make requests of its own: the innermost
+        # last), the test's arrays the worker changed during it, with what each held before.
+        self.requests: list[dict[int, tuple[np.ndarray, Any]]] = []
 
     def mirror_id(self, obj: Any, seen: Any) -> int | None:
         mid = self.mirrors.find(obj)
@@ -160,6 +180,17 @@ class GraderCodec(Codec):
         if node["$"] == "cb":
             return self.callbacks[node["id"]]
         return super().decode_other(node)
+
+    def resolve_mirror(self, node: dict[str, Any], fresh: Any) -> Any:
+        mid = node.get("m")
+        if self.requests and type(mid) is int:
+            changes = self.requests[-1]
+            local = self.mirrors.objects.get(mid)
+            if type(local) is np.ndarray and mid not in changes:
+                # What the worker last saw is what the array holds now (every message syncs
+                # both sides); no copy is made unless that record was forgotten (`invalidate`).
+                changes[mid] = (local, self.mirrors.snapshots.get(mid) or snapshot(local))
+        return super().resolve_mirror(node, fresh)
 
     def decode_untrusted(self, node: Any, buffers: list[bytearray]) -> Any:
         """Decode what the worker sent: anything malformed is the worker's fault."""
@@ -312,12 +343,16 @@ class WorkerClient:
     # --- requests ----------------------------------------------------------------------------
 
     def request(self, message: dict[str, Any], values: dict[str, Any], what: str,
-                exercise: str) -> Any:
+                exercise: str, may_change: tuple[np.ndarray, ...] = ()) -> Any:
         """Send one request and serve callbacks until its reply; the reply's result. Its time is
         charged to `exercise`.
 
+        Whatever happens, the test's arrays that it changed end as they began, except those of
+        `may_change` (the contract's in-place updates); an array may differ in between, while
+        the test's callbacks run (`numerical_gradient` perturbs x).
+
         Raises the submission's exception (rebuilt), StopIteration at the end of an iterator,
-        ExerciseImportError, SubmissionTimeout or SubmissionCrashed.
+        ExerciseImportError, InputModified, SubmissionTimeout or SubmissionCrashed.
         """
         __tracebackhide__ = True
         left = self.time_left(exercise, what)
@@ -329,17 +364,18 @@ class WorkerClient:
         errstate = np.geterr()
         if errstate != self.codec.errstate_sent:
             message["err"] = errstate
-        checked = message["op"] in ("call", "run")
+        codec = self.codec  # stop() replaces it: this request's changes are noted in this one
         try:
-            message, buffers = self.codec.pack(message, values)
+            message, buffers = codec.pack(message, values)
         except TypeError:  # the test passed something that cannot cross; nothing was sent
-            self.codec.mirrors.invalidate()
+            codec.mirrors.invalidate()
             raise
-        given = self.given_arrays(values) if checked else []
         limit = min(self.limits.call_timeout_s, left)
         started, paused = time.monotonic(), 0.0
         self.deadlines.append(started + limit)
         noted: list[Any] = []
+        changes: dict[int, tuple[np.ndarray, Any]] = {}
+        codec.requests.append(changes)
         try:
             self.channel.send(message, buffers)  # type: ignore[union-attr]
             self.codec.errstate_sent = errstate
@@ -378,15 +414,14 @@ class WorkerClient:
             raise
         finally:
             self.deadlines.pop()
+            codec.requests.pop()
             spent = max(0.0, time.monotonic() - started - paused)
             self.used_s += spent
             self.used_by[exercise] = self.used_by.get(exercise, 0.0) + spent
-            modified = restore_changed(given)  # whatever happened: a test's arrays stay its own
-        if modified:
-            raise InputModified(
-                f"{what} changed an array it was given, in place: no function of the contract "
-                "modifies its inputs (compute into a new array)"
-            )
+            # Whatever happened: a test's arrays stay its own.
+            undone = undo_changes(changes, may_change) if changes else []
+        if undone:
+            raise InputModified(modified_message(what, undone, values))
         raise_warnings(noted)
         kind, value = outcome
         if kind == "exc":
@@ -414,12 +449,6 @@ class WorkerClient:
             raise SubmissionTimeout(f"the submission used up its total time "
                                     f"({limits.total_timeout_s:g} s, all exercises) before {what}")
         return min(exercise_left, total_left)
-
-    def given_arrays(self, values: Any) -> list[tuple[np.ndarray, Any]]:
-        """The arrays among a request's arguments, each with its contents as sent."""
-        mirrors = self.codec.mirrors
-        return [(array, mirrors.snapshots[mid]) for array in arrays_in(values)
-                if (mid := mirrors.find(array)) is not None]
 
     def outcome(self, reply: dict[str, Any], buffers: list[bytearray]) -> tuple[str, Any]:
         if "r" in reply:
@@ -508,14 +537,41 @@ class WorkerClient:
         value = reply["v"]
         if isinstance(value, RemoteObject):
             object.__setattr__(value, "_label", label)
+            in_place = self.in_place_attribute(proxy, name)
+            if in_place is not None:
+                object.__setattr__(value, "_in_place", in_place)
         return value, bool(reply["fixed"])
+
+    def in_place_attribute(self, proxy: RemoteObject, name: str) -> InPlace | None:
+        """What the contract lets `proxy.name` update in place: a class of UPDATES_IN_PLACE read
+        from its exercise's module, or that class's `method` read from an instance it made.
+
+        Decided from what the test asked for (the exercise, the names it read), never from what
+        the worker says an object is.
+        """
+        if proxy is self.modules.get(proxy._exercise):
+            for exercise, class_name, method in UPDATES_IN_PLACE:
+                if (exercise, class_name) == (proxy._exercise, name):
+                    return InPlace(method)
+            return None
+        in_place = proxy._in_place
+        if in_place is not None and in_place.arrays is not None and in_place.method == name:
+            return InPlace(None, in_place.arrays)
+        return None
 
     def call(self, proxy: RemoteObject, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         __tracebackhide__ = True
         self.check_alive(proxy)
         values = {"a": list(args), "k": kwargs} if kwargs else {"a": list(args)}
-        return self.request({"op": "call", "h": proxy._handle}, values, f"{proxy._label}(...)",
-                            proxy._exercise)
+        in_place = proxy._in_place  # SGD(params).step may update params
+        may_change = (in_place.arrays or ()) if in_place and in_place.method is None else ()
+        result = self.request({"op": "call", "h": proxy._handle}, values, f"{proxy._label}(...)",
+                              proxy._exercise, may_change)
+        if in_place and in_place.arrays is None and isinstance(result, RemoteObject):
+            # The class: the instance it made may update, later, the arrays it was given now.
+            object.__setattr__(result, "_in_place",
+                               InPlace(in_place.method, tuple(arrays_in(values))))
+        return result
 
     def protocol(self, proxy: RemoteObject, name: str, *args: Any) -> Any:
         __tracebackhide__ = True
@@ -567,7 +623,8 @@ class RemoteObject:
 
     def __init__(self, client: WorkerClient, handle: int, type_name: str, exercise: str) -> None:
         for name, value in zip(PROXY_SLOTS,
-                               (client, handle, type_name, client.generation, 0, {}, exercise),
+                               (client, handle, type_name, client.generation, 0, {}, exercise,
+                                None),
                                strict=True):
             object.__setattr__(self, name, value)
 
@@ -651,15 +708,31 @@ class SandboxImpl:
         return self._client.run_scenario(self._exercise, scenario, args, kwargs)
 
 
-def restore_changed(given: list[tuple[np.ndarray, Any]]) -> bool:
-    """Put back the contents each array had when it was sent; whether any had changed."""
-    changed = False
-    for array, sent in given:
-        if snapshot(array) != sent and array.flags.writeable:
-            dtype, shape, data = sent
+def undo_changes(changes: dict[int, tuple[np.ndarray, Any]],
+                 may_change: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+    """Put back what each array of `changes` held before the request, unless it ends the same
+    or is one of `may_change` (whose new contents are then the test's); the arrays put back."""
+    undone = []
+    for array, before in changes.values():
+        if any(array is allowed for allowed in may_change):
+            continue
+        if snapshot(array) != before and array.flags.writeable:
+            dtype, shape, data = before
             np.copyto(array, np.frombuffer(data, dtype=dtype).reshape(shape))
-            changed = True
-    return changed
+            undone.append(array)
+    return undone
+
+
+def modified_message(what: str, undone: list[np.ndarray], values: dict[str, Any]) -> str:
+    """The one line of an InputModified: an argument of this call, or an array kept from an
+    earlier one (a delayed overwrite)."""
+    given = arrays_in(values)
+    if any(array is argument for array in undone for argument in given):
+        return (f"{what} changed an array it was given, in place: no function of the contract "
+                "modifies its inputs (compute into a new array)")
+    return (f"{what} changed an array that the test had handed over in an earlier call: no "
+            "function of the contract modifies its inputs later either (only SGD.step updates "
+            "its params)")
 
 
 def arrays_in(value: Any) -> list[np.ndarray]:

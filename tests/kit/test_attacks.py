@@ -540,7 +540,7 @@ def test_the_catalogue_covers_the_issue() -> None:
              "memory_hog", "daemon", "fake_results", "leak_environment",
              "write_outside_staging", "zip_slip_relative", "zip_slip_absolute", "zip_symlink",
              "folder_symlink_to_reference", "checkout_symlink_to_passwd",
-             "notebook_untagged_cells")
+             "notebook_untagged_cells", "delayed_overwrite")
     assert set(kinds) <= set(ATTACKS)
     for name in ATTACKS:
         spec = Attack.load(name)
@@ -581,9 +581,11 @@ def test_a_call_that_changes_its_argument_fails_and_the_array_is_put_back(
                                                 r"changed an array it was given, in place"):
             remote.answer_and_overwrite(z)
         assert np.array_equal(z, [0.0, 1.0, 2.0])
-        # An array handed over earlier and changed later (SGD.step's params) still mirrors back.
+        # Kept from one call and changed in a later one (the delayed_overwrite attack): the same.
         remote.keep(z)
-        remote.overwrite_kept()
-        assert np.array_equal(z, [0.0, 0.0, 0.0])
+        with pytest.raises(InputModified, match=r"activations\.overwrite_kept\(\.\.\.\) "
+                                                r"changed an array that the test had handed over"):
+            remote.overwrite_kept()
+        assert np.array_equal(z, [0.0, 1.0, 2.0])
     finally:
         client.close()

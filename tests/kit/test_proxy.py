@@ -95,7 +95,40 @@ def shout(text):
     return len(text)
 
 
-class Stepper:
+def keep(x):
+    global kept
+    kept = x
+
+
+def overwrite_kept():
+    kept[...] = 0.0
+
+
+def overwrite_kept_and_fail():
+    kept[...] = 0.0
+    raise ValueError("after the overwrite")
+
+
+def kept_copy():
+    return kept.copy()
+'''
+
+# SGD is the class of the contract whose `step` updates, in place, the arrays given to its
+# constructor (grader.kit.UPDATES_IN_PLACE); Stepper, the same code in activations, may not.
+# Its step also adds 1 to every array `keep` kept.
+STEPPER = '''
+kept = []
+
+
+def keep(x):
+    kept.append(x)
+
+
+def forget():
+    kept.clear()
+
+
+class {name}:
     def __init__(self, params, lr):
         self.params = params
         self.lr = lr
@@ -104,8 +137,14 @@ class Stepper:
     def step(self, grads):
         for key, p in self.params.items():
             p -= self.lr * grads[key]
+        for x in kept:
+            x += 1.0
         self.steps += 1
         return self
+
+    def reset(self):
+        for p in self.params.values():
+            p[...] = 0.0
 
     def __len__(self):
         return self.steps
@@ -119,6 +158,8 @@ class Stepper:
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerClient]:
     folder = tmp_path_factory.mktemp("submission")
     (folder / "activations.py").write_text(SUBMISSION)
+    (folder / "perceptron.py").write_text(STEPPER.format(name="Stepper"))
+    (folder / "sgd.py").write_text(STEPPER.format(name="SGD"))
     (folder / "losses.py").write_text("def mse(a, b):\n    return (a - b\n")
     client = WorkerClient(folder, Limits(call_timeout_s=20))
     yield client
@@ -128,6 +169,11 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerClient]:
 @pytest.fixture
 def remote(client: WorkerClient) -> SandboxImpl:
     return SandboxImpl(client, "activations")
+
+
+@pytest.fixture
+def sgd(client: WorkerClient) -> SandboxImpl:
+    return SandboxImpl(client, "sgd")
 
 
 def test_functions_return_plain_arrays(remote: SandboxImpl) -> None:
@@ -150,12 +196,55 @@ def test_a_call_that_changes_its_own_argument_fails_and_the_array_is_put_back(
     assert np.array_equal(x, [0.0, 1.0, 2.0])
 
 
-def test_arrays_handed_over_earlier_mirror_back_when_a_later_call_changes_them(
+def test_a_later_call_that_changes_an_array_handed_over_earlier_fails_and_puts_it_back(
     remote: SandboxImpl,
 ) -> None:
+    # A delayed overwrite: kept from one call, changed in the next. Were it kept, `p.fit(X, y)`
+    # then `assert_equal(p.predict(X), y)` would pass for a predict that writes its answer to y.
+    x = np.arange(3.0)
+    remote.keep(x)
+    with pytest.raises(InputModified, match=r"^activations\.overwrite_kept\(\.\.\.\) changed an "
+                                            r"array that the test had handed over in an earlier "
+                                            r"call"):
+        remote.overwrite_kept()
+    assert np.array_equal(x, [0.0, 1.0, 2.0])
+    assert np.array_equal(remote.kept_copy(), [0.0, 1.0, 2.0])  # put back in the worker too
+    x[0] = 5.0  # the test's own change is its array's new state
+    with pytest.raises(InputModified):
+        remote.overwrite_kept_and_fail()  # its ValueError would hide the overwrite
+    assert np.array_equal(x, [5.0, 1.0, 2.0])
+
+
+def test_only_the_contracts_in_place_update_changes_params_a_later_call(
+    client: WorkerClient, sgd: SandboxImpl,
+) -> None:
     params = {"w": np.ones(2)}
-    remote.Stepper(params, 0.5).step({"w": np.ones(2)})
+    stepper = SandboxImpl(client, "perceptron").Stepper(params, 0.5)
+    with pytest.raises(InputModified, match=r"^Stepper\.step\(\.\.\.\) changed an array that"):
+        stepper.step({"w": np.ones(2)})
+    assert np.array_equal(params["w"], [1.0, 1.0])
+    opt = sgd.SGD(params, 0.5)
+    opt.step({"w": np.ones(2)})
+    assert np.array_equal(params["w"], [0.5, 0.5])  # SGD.step updates its params in place
+    with pytest.raises(InputModified, match=r"^SGD\.reset\(\.\.\.\) changed an array that"):
+        opt.reset()  # another method of SGD may not
     assert np.array_equal(params["w"], [0.5, 0.5])
+
+
+def test_sgd_step_may_change_its_own_params_only(sgd: SandboxImpl) -> None:
+    a, b = np.ones(2), np.ones(2)
+    first, second = sgd.SGD({"w": a}, 0.5), sgd.SGD({"w": b}, 0.5)
+    sgd.keep(a)  # each step now adds 1 to a, the first instance's parameter
+    try:
+        first.step({"w": np.ones(2)})
+        assert np.array_equal(a, [1.5, 1.5])  # its own: a - 0.5 * 1, then + 1
+        with pytest.raises(InputModified, match=r"^SGD\.step\(\.\.\.\) changed an array that "
+                                                r"the test had handed over in an earlier call"):
+            second.step({"w": np.ones(2)})
+    finally:
+        sgd.forget()
+    assert np.array_equal(a, [1.5, 1.5])  # as the first step left it
+    assert np.array_equal(b, [0.5, 0.5])  # the second's own update stands
 
 
 def test_an_argument_returned_is_the_callers_own_object(remote: SandboxImpl) -> None:
@@ -173,6 +262,15 @@ def test_a_callback_sees_the_perturbation_through_its_closure(remote: SandboxImp
     x = np.array([1.0, 2.0])
     assert remote.perturb_and_call(lambda _: float(x[0]), x, 0.5) == 1.5
     assert np.array_equal(x, [1.0, 2.0])  # restored in the worker, mirrored back
+
+
+def test_a_callback_may_call_the_submission_while_its_argument_is_perturbed(
+    remote: SandboxImpl,
+) -> None:
+    # numerical_gradient(lambda v: impl.f(v), x): the perturbed x is the inner call's argument.
+    x = np.array([1.0, 2.0])
+    assert remote.perturb_and_call(lambda v: float(remote.add(v, 0.0)[0]), x, 0.5) == 1.5
+    assert np.array_equal(x, [1.0, 2.0])
 
 
 def test_a_callbacks_exception_comes_back_as_itself(remote: SandboxImpl) -> None:
@@ -240,9 +338,9 @@ def test_generator_functions_come_back_as_iterable_handles(remote: SandboxImpl) 
     assert rng.random() == expected.random()
 
 
-def test_instances_are_handles_with_methods_attributes_and_protocols(remote: SandboxImpl) -> None:
+def test_instances_are_handles_with_methods_attributes_and_protocols(sgd: SandboxImpl) -> None:
     params = {"w": np.ones(2)}
-    stepper = remote.Stepper(params, 0.5)
+    stepper = sgd.SGD(params, 0.5)
     assert stepper.step({"w": np.ones(2)}) is stepper
     assert np.array_equal(params["w"], [0.5, 0.5])  # updated in place in the worker
     assert stepper.steps == 1 and len(stepper) == 1
@@ -251,7 +349,7 @@ def test_instances_are_handles_with_methods_attributes_and_protocols(remote: San
     stepper.lr = 1.0
     stepper.step({"w": np.ones(2)})
     assert np.array_equal(params["w"], [9.0, 9.0])
-    assert "Stepper" in repr(stepper)
+    assert "SGD" in repr(stepper)
 
 
 def test_missing_names_raise_attribute_error(remote: SandboxImpl) -> None:
