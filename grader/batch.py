@@ -447,7 +447,9 @@ def run_batch(
                      f"{len(report.kept)} unchanged, {len(report.refused)} refused, "
                      f"{len(todo)} to grade with {jobs} jobs\n")
         write_gradebook(done.values(), out)
-        with running_zygote() if todo else contextlib.nullcontext() as zygote:
+        # The zygote serves the kit's own grading only: another `grade` (a test's) never asks it.
+        preload = bool(todo) and grade is grade_staged
+        with running_zygote() if preload else contextlib.nullcontext() as zygote:
             setup = replace(setup, alone=False, zygote=zygote)
             report.interrupted = grade_all(todo, setup, grade, jobs, out, done, report, stream)
     report.rows = sorted(done.values(), key=lambda r: r.student)
