@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.report import machine_line, write_section
-from grader.batch import run_batch
+from grader.cohort.batch import run_batch
 from grader.kit import EXERCISES, kit_root
 
 TARGET_SECONDS = 4.0

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from benchmarks.report import machine_line, write_section
+from grader.grading.runner import pytest_command, pytest_env, suite_files
 from grader.kit import EXERCISES, kit_root
-from grader.runner import pytest_command, pytest_env, suite_files
 
 TARGETS_S = {"grade --reference": 5.0, "grade report": 0.5}
 

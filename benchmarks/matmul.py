@@ -10,8 +10,8 @@ import torch
 
 from benchmarks.report import machine_line, write_section
 from grader.kit import kit_root
-from grader.loading import load_exercise
-from grader.matmul_table import format_table, run_table
+from grader.sandbox.runtime.loading import load_exercise
+from grader.tools.matmul_table import format_table, run_table
 
 SIZES = [64, 128, 256, 512, 1024, 2048]
 NAIVE_MAX = 128  # naive Python takes about a second at n = 128, and 8x longer per doubling

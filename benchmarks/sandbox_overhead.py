@@ -26,12 +26,12 @@ from typing import Any
 import numpy as np
 
 from benchmarks.report import machine_line, write_section
-from grader.isolation import default_mode
+from grader.grading.runner import pytest_command, pytest_env, suite_files
 from grader.kit import EXERCISES, kit_root
-from grader.loading import load_exercise
-from grader.proxy import SandboxImpl, WorkerClient
-from grader.runner import pytest_command, pytest_env, suite_files
-from grader.wire import Channel
+from grader.sandbox.client import SandboxImpl, WorkerClient
+from grader.sandbox.isolation.linux import default_mode
+from grader.sandbox.runtime.loading import load_exercise
+from grader.sandbox.runtime.wire import Channel
 
 TARGET_ROUND_TRIP_US = 200.0
 TARGET_SUITES_RATIO = 1.5
@@ -93,7 +93,7 @@ def round_trips(folder: Path, calls: int) -> list[tuple[str, float, float]]:
 
 ECHO = """
 import sys
-from grader.wire import Channel, ChannelClosed
+from grader.sandbox.runtime.wire import Channel, ChannelClosed
 channel = Channel(int(sys.argv[1]), int(sys.argv[2]))
 while True:
     try:

@@ -11,7 +11,8 @@ VISIBILITIES: tuple[str, ...] = ("public", "hidden")
 # "`class SGD(params: dict[str, np.ndarray], lr, momentum=0.0, weight_decay=0.0)`:
 # `step(grads)` updates every array of `params` in place" (exercises/sgd.py: `SGD.step`).
 # (exercise, class, method): that method, on an instance of that class, may change the arrays
-# given to the instance's constructor (the sandbox undoes any other such change: grader/proxy.py).
+# given to the instance's constructor (the sandbox undoes any other such change:
+# grader/sandbox/client.py).
 UPDATES_IN_PLACE: frozenset[tuple[str, str, str]] = frozenset({("sgd", "SGD", "step")})
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_array, assert_close, assert_dtype, fail, strict_floats
+from grader.suites.checks import assert_array, assert_close, assert_dtype, fail, strict_floats
 
 ALL = ["sigmoid", "sigmoid_grad", "relu", "relu_grad", "tanh", "tanh_grad", "softmax",
        "log_softmax"]

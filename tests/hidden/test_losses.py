@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import (
+from grader.suites.checks import (
     assert_array,
     assert_close,
     assert_dtype,

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, assert_dtype, assert_equal, fail
+from grader.suites.checks import assert_close, assert_dtype, assert_equal, fail
 
 # Work of each timed launch, in seconds: uneven, so that a time_it that averages the calls,
 # times the previous call's work, or syncs once at the end cannot match it call by call.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, assert_equal, expect_value_error, fail
+from grader.suites.checks import assert_close, assert_equal, expect_value_error, fail
 
 TIGHT = {"rtol": 1e-12, "atol": 1e-12}
 RULE = "update = lr * (y[i] - predict(X[i:i+1])[0]); w += update * X[i]; b += update"

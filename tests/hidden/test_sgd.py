@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, assert_equal, expect_value_error, fail
+from grader.suites.checks import assert_close, assert_equal, expect_value_error, fail
 
 TIGHT = {"rtol": 1e-12, "atol": 1e-14}
 RULE = ("g = grad + weight_decay * p; v = g on the first step, else v = momentum * v + g; "

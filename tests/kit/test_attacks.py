@@ -62,11 +62,11 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader.isolation import default_mode
+from grader.authoring.stubs import make_stub
 from grader.kit import EXERCISES, kit_root
-from grader.limits import Limits
-from grader.proxy import InputModified, SandboxImpl, WorkerClient
-from grader.stubs import make_stub
+from grader.sandbox.client import InputModified, SandboxImpl, WorkerClient
+from grader.sandbox.isolation.linux import default_mode
+from grader.sandbox.limits import Limits
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader.batch import (
+from grader.cli.cohort import batch_command, summary_command
+from grader.cohort.batch import (
     BatchError,
     BatchReport,
     Setup,
@@ -29,13 +30,12 @@ from grader.batch import (
     run_batch,
     student_id,
 )
-from grader.batch_cli import batch_command, summary_command
-from grader.gradebook import COLUMNS, read_gradebook
+from grader.cohort.gradebook import COLUMNS, read_gradebook
+from grader.grading.results import GradedExercise, GradedTest, Result
+from grader.grading.rubric import RUBRIC, load_rubric
+from grader.grading.runner import Run
+from grader.grading.submission import Staged
 from grader.kit import EXERCISES, kit_root
-from grader.results import GradedExercise, GradedTest, Result
-from grader.rubric import RUBRIC, load_rubric
-from grader.runner import Run
-from grader.submission import Staged
 
 ROOT = kit_root()
 
@@ -239,7 +239,7 @@ def graded(outcome: str, message: str = "") -> GradedTest:
          [graded("error", "the submission's process died (exit code 3) during the import")],
          ["crashed"]),
         (Run({}, exit_codes=[1]),
-         [graded("failed", "grader.proxy.SubmissionCrashed: the submission's process was "
+         [graded("failed", "grader.sandbox.client.SubmissionCrashed: the submission's process was "
                            "killed by SIGSEGV during step")], ["crashed"]),
         (Run({}, exit_codes=[-11]), [], ["crashed"]),
     ],

@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-import grader.cli
 from grader.cli import main
+from grader.grading.manifest import MANIFEST
 from grader.kit import EXERCISES, kit_root
-from grader.manifest import MANIFEST
 
 SOLUTION = '''"""Activations."""
 import numpy as np
@@ -27,8 +26,9 @@ def relu(z):
 '''
 
 
-def grade(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
+def grade(*args: str, kit: Path | None = None) -> Result:
+    """`grade ARGS`, on this kit or on the copy `kit`."""
+    return CliRunner().invoke(main, list(args), obj=kit)
 
 
 def one_line_error(result: Result) -> str:
@@ -122,8 +122,7 @@ def test_bad_calls_exit_2_with_one_line(args: list[str], message: str,
 
 def test_reference_without_solutions_says_so(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(grader.cli, "kit_root", lambda: tmp_path)
-    assert "no solutions/" in one_line_error(grade("--reference"))
+    assert "no solutions/" in one_line_error(grade("--reference", kit=tmp_path))
 
 
 def test_grade_outside_a_checkout_says_where_to_run_it(tmp_path: Path,
@@ -141,17 +140,15 @@ def test_stubs_check_then_regenerate(tmp_path: Path, monkeypatch: pytest.MonkeyP
     (tmp_path / "solutions").mkdir()
     (tmp_path / "exercises").mkdir()
     (tmp_path / "solutions" / "activations.py").write_text(SOLUTION)
-    monkeypatch.setattr(grader.cli, "kit_root", lambda: tmp_path)
-    stale = grade("stubs", "--check")
+    stale = grade("stubs", "--check", kit=tmp_path)
     assert stale.exit_code == 1 and "run `grade stubs`" in stale.output
-    assert grade("stubs").output.strip() == "rewrote activations.py"
+    assert grade("stubs", kit=tmp_path).output.strip() == "rewrote activations.py"
     assert "NotImplementedError" in (tmp_path / "exercises" / "activations.py").read_text()
-    assert grade("stubs", "--check").exit_code == 0
+    assert grade("stubs", "--check", kit=tmp_path).exit_code == 0
 
 
 def test_stubs_need_solutions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(grader.cli, "kit_root", lambda: tmp_path)
-    assert "no solutions/" in one_line_error(grade("stubs"))
+    assert "no solutions/" in one_line_error(grade("stubs", kit=tmp_path))
 
 
 def test_doctor_reports_versions_and_a_fix_for_each_problem() -> None:

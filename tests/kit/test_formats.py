@@ -9,7 +9,7 @@ import click
 import jsonschema
 import pytest
 
-from grader.formats import (
+from grader.grading.formats import (
     OUTPUT_CHARS,
     OUTPUT_LINES,
     gradescope_json,
@@ -18,7 +18,7 @@ from grader.formats import (
     result_json,
     text_report,
 )
-from grader.results import OUTCOMES, GradedExercise, GradedTest, Result
+from grader.grading.results import OUTCOMES, GradedExercise, GradedTest, Result
 
 NUMBER = {"type": "number"}
 STRING = {"type": "string"}

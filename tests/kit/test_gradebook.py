@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.gradebook import (
+from grader.cohort.gradebook import (
     COLUMNS,
     GradebookError,
     Row,

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from grader.gradescope_bundle import build_bundle, pick_submission, setup_script
+from grader.cohort.gradescope_bundle import build_bundle, pick_submission, setup_script
+from grader.grading.rubric import RUBRIC, load_rubric
 from grader.kit import EXERCISES, kit_root
-from grader.rubric import RUBRIC, load_rubric
 
 ROOT = kit_root()
 # Gradescope's results.json: the keys and values its autograder specification allows.
@@ -35,7 +35,8 @@ def test_layout(bundle: Path) -> None:
         names = archive.namelist()
         modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
     assert names[:2] == ["setup.sh", "run_autograder"]
-    for needed in ("kit/pyproject.toml", "kit/grader/cli.py", "kit/grader/gradescope_bundle.py",
+    for needed in ("kit/pyproject.toml", "kit/grader/cli/grade.py",
+                   "kit/grader/cohort/gradescope_bundle.py",
                    "kit/tests/manifest.json", "kit/tests/rubric.toml",
                    *(f"kit/solutions/{e}.py" for e in EXERCISES),
                    *(f"kit/tests/hidden/test_{e}.py" for e in EXERCISES)):

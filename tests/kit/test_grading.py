@@ -17,20 +17,20 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-import grader.cli
 from grader.cli import main
+from grader.grading.runner import pytest_command, pytest_env, run_suites, shards, suite_files
+from grader.grading.scoring import DID_NOT_FINISH
 from grader.kit import EXERCISES, kit_root
-from grader.runner import pytest_command, pytest_env, run_suites, shards, suite_files
-from grader.scoring import DID_NOT_FINISH
 
 ROOT = kit_root()
 WITH_SUITES = [e for e in EXERCISES if suite_files(ROOT, [e])]
 
 
-def grade_json(tmp_path: Path, *args: str) -> tuple[str, dict[str, Any]]:
-    """Run grade with `args`; return its output and its result JSON."""
+def grade_json(tmp_path: Path, *args: str, kit: Path | None = None) -> tuple[str, dict[str, Any]]:
+    """Run grade with `args` (on the kit copy `kit`, if given); return its output and its
+    result JSON."""
     target = tmp_path / "result.json"
-    result = CliRunner().invoke(main, [*args, "--json", str(target)])
+    result = CliRunner().invoke(main, [*args, "--json", str(target)], obj=kit)
     assert result.exit_code == 0, result.output
     return result.output, json.loads(target.read_text())
 
@@ -133,9 +133,8 @@ def test_a_students_copy_grades_the_public_tests_and_names_the_hidden_ones(
                     ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("manifest.json", "rubric.toml"):
         shutil.copy(ROOT / "tests" / name, copy / "tests")
-    monkeypatch.setattr(grader.cli, "kit_root", lambda: copy)
     monkeypatch.chdir(copy)
-    output, data = grade_json(tmp_path, "--exercise", "activations")
+    output, data = grade_json(tmp_path, "--exercise", "activations", kit=copy)
     assert {t["visibility"] for t in data["tests"]} == {"public"}
     assert data["score"] == 0.0 and 0 < data["max_score"] < 15.0
     assert "your instructor runs them" in output
@@ -146,7 +145,7 @@ def test_a_run_past_its_time_limit_keeps_the_tests_it_finished(
     tmp_path: Path, forked: bool
 ) -> None:
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.pytest.ini_options]\naddopts = "-p grader.pytest_plugin"\n'
+        '[tool.pytest.ini_options]\naddopts = "-p grader.suites.plugin"\n'
     )
     (tmp_path / "tests" / "public").mkdir(parents=True)
     (tmp_path / "tests" / "public" / "test_losses.py").write_text(
@@ -162,7 +161,7 @@ def test_a_run_past_its_time_limit_keeps_the_tests_it_finished(
     outcomes = {t["nodeid"].rsplit("::", 1)[1]: t for t in run.report["tests"]}
     assert outcomes["test_quick"]["call"]["outcome"] == "passed"
     assert "test_never_reached" not in outcomes
-    from grader.scoring import outcome_of
+    from grader.grading.scoring import outcome_of
 
     assert outcome_of(outcomes["test_hangs"])[1] == DID_NOT_FINISH
 

@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 
-from grader.kit import kit_root
-from grader.manifest import (
+from grader.grading.manifest import (
     ManifestError,
     load_manifest,
     manifest_is_stale,
     parse_manifest,
     write_manifest,
 )
+from grader.kit import kit_root
 
 KIT_CONFIG = """
 [tool.pytest.ini_options]
-addopts = "-p grader.pytest_plugin --import-mode=importlib"
+addopts = "-p grader.suites.plugin --import-mode=importlib"
 markers = ["weight(w): share", "gpu: needs CUDA"]
 """
 SUITE = """

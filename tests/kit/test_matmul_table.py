@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import matmul_table
-from grader.matmul_table import Row, format_seconds, format_table, run_table, save_plot
+from grader.tools import matmul_table
+from grader.tools.matmul_table import Row, format_seconds, format_table, run_table, save_plot
 from solutions import matmul as ref
 
 ROWS = [

@@ -13,16 +13,16 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from grader.in_notebook import check_notebook, save_to_exercises
-from grader.kit import EXERCISES, kit_root
-from grader.notebooks import (
+from grader.authoring.in_notebook import check_notebook, save_to_exercises
+from grader.authoring.notebooks import (
     docstring_markdown,
     exercise_notebook,
     split_cells,
     stale_notebooks,
     tagged_sources,
 )
-from grader.release_cli import notebooks as notebooks_command
+from grader.cli.authoring import notebooks as notebooks_command
+from grader.kit import EXERCISES, kit_root
 
 ROOT = kit_root()
 

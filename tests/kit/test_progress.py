@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from grader.progress import ProgressBar, format_bar, format_duration, rate_and_left
+from grader.cohort.progress import ProgressBar, format_bar, format_duration, rate_and_left
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.limits import Limits
-from grader.loading import ExerciseImportError
-from grader.proxy import InputModified, SandboxImpl, WorkerClient
+from grader.sandbox.client import InputModified, SandboxImpl, WorkerClient
+from grader.sandbox.limits import Limits
+from grader.sandbox.runtime.loading import ExerciseImportError
 
 SUBMISSION = '''
 import warnings

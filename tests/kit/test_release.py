@@ -19,9 +19,9 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
+from grader.authoring.release import release_leaks
+from grader.cli.authoring import release as release_command
 from grader.kit import EXERCISES, kit_root
-from grader.release import release_leaks
-from grader.release_cli import release as release_command
 
 ROOT = kit_root()
 
@@ -52,7 +52,7 @@ def contains_run(lines: list[str], run: list[str]) -> bool:
 
 def test_release_has_the_students_layout(release: Path) -> None:
     for path in ["README.md", "pyproject.toml", ".github/workflows/grade.yml",
-                 "tests/rubric.toml", "tests/manifest.json", "grader/cli.py",
+                 "tests/rubric.toml", "tests/manifest.json", "grader/cli/grade.py",
                  "notebooks/capstone.ipynb", "exercises/__init__.py"]:
         assert (release / path).is_file(), path
     for name in EXERCISES:

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from grader.isolation import default_mode
+from grader.grading.scoring import outcome_of
 from grader.kit import kit_root
-from grader.limits import THREAD_VARS, Limits
-from grader.loading import ExerciseImportError
-from grader.proxy import SandboxImpl, SubmissionCrashed, SubmissionTimeout, WorkerClient
-from grader.scoring import outcome_of
-from grader.zygote import running_zygote
+from grader.sandbox.client import SandboxImpl, SubmissionCrashed, SubmissionTimeout, WorkerClient
+from grader.sandbox.isolation.linux import default_mode
+from grader.sandbox.limits import THREAD_VARS, Limits
+from grader.sandbox.runtime.loading import ExerciseImportError
+from grader.sandbox.zygote import running_zygote
 
 HOSTILE = '''
 import os
@@ -394,7 +394,7 @@ def test_a_sandboxed_pytest_run_reports_timeouts_and_leaves_nothing(tmp_path: Pa
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     report = tmp_path / "report.json"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "grader.pytest_plugin", "-p",
+        [sys.executable, "-m", "pytest", "-p", "grader.suites.plugin", "-p",
          "pytest_jsonreport.plugin", "--json-report", f"--json-report-file={report}",
          "-p", "no:cacheprovider", "--impl", str(submission), "--sandbox",
          "--sandbox-limit", "call_timeout_s=1", str(suite / "test_losses.py"),
@@ -408,7 +408,8 @@ def test_a_sandboxed_pytest_run_reports_timeouts_and_leaves_nothing(tmp_path: Pa
                   "test_daemon": "passed"}, result.stdout[-3000:]
     setup = tests["test_hangs_at_import"]["setup"]
     assert setup["outcome"] == "failed"
-    assert str(setup["longrepr"]).startswith("grader.proxy.SubmissionTimeout: the import of ")
+    assert str(setup["longrepr"]).startswith(
+        "grader.sandbox.client.SubmissionTimeout: the import of ")
     assert "submission output" in result.stdout and "x" * 12 in result.stdout
     assert processes_with(marker) == []
 
@@ -416,7 +417,7 @@ def test_a_sandboxed_pytest_run_reports_timeouts_and_leaves_nothing(tmp_path: Pa
 GRADER = '''
 import sys, time
 from pathlib import Path
-from grader.proxy import SandboxImpl, WorkerClient
+from grader.sandbox.client import SandboxImpl, WorkerClient
 
 client = WorkerClient(Path(sys.argv[1]), mode=sys.argv[3])
 SandboxImpl(client, "activations").daemon(sys.argv[2])

@@ -6,10 +6,16 @@ from typing import Any
 
 import pytest
 
+from grader.grading.manifest import parse_manifest
+from grader.grading.rubric import Rubric, RubricError, parse_rubric
+from grader.grading.scoring import (
+    DID_NOT_FINISH,
+    DID_NOT_RUN,
+    ReportError,
+    outcome_of,
+    score_report,
+)
 from grader.kit import EXERCISES
-from grader.manifest import parse_manifest
-from grader.rubric import Rubric, RubricError, parse_rubric
-from grader.scoring import DID_NOT_FINISH, DID_NOT_RUN, ReportError, outcome_of, score_report
 
 RUBRIC = Rubric({name: 0.0 for name in EXERCISES} | {"activations": 15.0, "losses": 20.0})
 PUB, HID = "tests/public/test_activations.py", "tests/hidden/test_activations.py"
@@ -149,7 +155,7 @@ def test_a_setup_error_such_as_a_missing_file_is_an_error() -> None:
     assert outcome_of(entry)[:2] == ("error", "activations.py is missing from submission/")
 
 
-@pytest.mark.parametrize("name", ["SubmissionTimeout", "grader.proxy.SubmissionTimeout",
+@pytest.mark.parametrize("name", ["SubmissionTimeout", "grader.sandbox.client.SubmissionTimeout",
                                   "test_losses.SubmissionTimeout"])
 def test_a_submission_timeout_is_a_timeout(name: str) -> None:
     entry = failed(f"{PUB}::test_a", f"{name}: sigmoid took longer than 10 s")
@@ -219,8 +225,8 @@ def test_a_malformed_rubric_is_refused(data: dict[str, Any]) -> None:
 
 
 def test_the_kits_rubric_totals_100() -> None:
+    from grader.grading.rubric import RUBRIC as RUBRIC_PATH
+    from grader.grading.rubric import load_rubric
     from grader.kit import kit_root
-    from grader.rubric import RUBRIC as RUBRIC_PATH
-    from grader.rubric import load_rubric
 
     assert load_rubric(kit_root() / RUBRIC_PATH).total == 100

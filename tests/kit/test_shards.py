@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader.batch import Setup, run_batch
-from grader.batch_cli import merge_command
-from grader.gradebook import COLUMNS, Row, read_gradebook
+from grader.cli.cohort import merge_command
+from grader.cohort.batch import Setup, run_batch
+from grader.cohort.gradebook import COLUMNS, Row, read_gradebook
+from grader.cohort.shards import Shard, ShardError, parse_shard, select, shard_of
+from grader.grading.results import GradedExercise, Result
+from grader.grading.submission import Staged
 from grader.kit import EXERCISES
-from grader.results import GradedExercise, Result
-from grader.shards import Shard, ShardError, parse_shard, select, shard_of
-from grader.submission import Staged
 
 STUDENTS = [f"student{i:03d}" for i in range(200)]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from grader.authoring.stubs import FenceError, make_stub, stale_stubs
 from grader.kit import EXERCISES, kit_root
-from grader.stubs import FenceError, make_stub, stale_stubs
 
 ROOT = kit_root()
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.loading import load_exercise
-from grader.submission import (
+from grader.grading.submission import (
     MAX_FILE_BYTES,
     Staged,
     SubmissionError,
@@ -19,6 +18,7 @@ from grader.submission import (
     tagged_cells,
     without_magics,
 )
+from grader.sandbox.runtime.loading import load_exercise
 
 ACTIVATIONS = "import numpy as np\n\ndef relu(z):\n    return np.maximum(z, 0)\n"
 LOSSES = "from .activations import relu\n\ndef mse(p, t):\n    return float(((p - t) ** 2).mean())"

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis.extra import numpy as hnp
 
-from grader.wire import (
+from grader.sandbox.runtime.wire import (
     Channel,
     ChannelClosed,
     Codec,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.proxy import SandboxError, SandboxImpl, SubmissionCrashed, WorkerClient
-from grader.zygote import running_zygote
+from grader.sandbox.client import SandboxError, SandboxImpl, SubmissionCrashed, WorkerClient
+from grader.sandbox.zygote import running_zygote
 
 SUBMISSION = '''
 import os

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_array, assert_close, assert_dtype, strict_floats
+from grader.suites.checks import assert_array, assert_close, assert_dtype, strict_floats
 
 ELEMENTWISE = ["sigmoid", "sigmoid_grad", "relu", "relu_grad", "tanh", "tanh_grad"]
 ALL = [*ELEMENTWISE, "softmax", "log_softmax"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, expect_value_error, factor_hint, fail, strict_floats
+from grader.suites.checks import assert_close, expect_value_error, factor_hint, fail, strict_floats
 
 STABLE_HINT = "exp overflowed or log(0) was taken: use the stable form given in the docstring"
 

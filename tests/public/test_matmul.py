@@ -17,8 +17,8 @@ import time
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, assert_equal, expect_value_error, fail
-from grader.pytest_plugin import cuda_present
+from grader.suites.checks import assert_close, assert_equal, expect_value_error, fail
+from grader.suites.plugin import cuda_present
 
 WORK_S = 0.004  # what each timed launch of the fake device costs; small, so the suite stays fast
 TIMING_KEYS = {"median_s", "min_s", "times_s"}

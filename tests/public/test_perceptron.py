@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.checks import assert_array, assert_close, assert_equal, expect_value_error, fail
+from grader.suites.checks import assert_array, assert_close, assert_equal, expect_value_error, fail
 
 # The four corners of the unit square, and the truth tables of three logic gates on them.
 CORNERS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from grader.checks import assert_array, assert_close, assert_equal, expect_value_error, fail
+from grader.suites.checks import assert_array, assert_close, assert_equal, expect_value_error, fail
 
 MOMENTUM_RULE = "v = g on the first step, else v = momentum * v + g; then p -= lr * v"
 

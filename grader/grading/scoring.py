@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping
 from math import fsum
 from typing import Any
 
-from grader.manifest import Manifest, ManifestTest
-from grader.results import GradedExercise, GradedTest, Result
-from grader.rubric import Rubric
+from grader.grading.manifest import Manifest, ManifestTest
+from grader.grading.results import GradedExercise, GradedTest, Result
+from grader.grading.rubric import Rubric
 
 DID_NOT_RUN = "did not run: the test run stopped before it (crash or time limit)"
 DID_NOT_FINISH = "did not finish: the test run stopped during it (crash or time limit)"
@@ -36,11 +36,11 @@ PYTEST_OUTCOMES = {
 }
 
 # The sandbox raises SubmissionTimeout when a call runs past its limit; the report names it
-# with its module ("grader.proxy.SubmissionTimeout: ...").
+# with its module ("grader.sandbox.client.SubmissionTimeout: ...").
 # A hung call, in a test or (as a fixture failure, prefixed "Failed: ") at import.
 TIMEOUT = re.compile(r"^(?:Failed:\s*)?(?:[A-Za-z_][\w.]*\.)?SubmissionTimeout(?::\s*|$)")
 # Exception names that add nothing for a student: the message itself is the teaching line.
-QUIET_PREFIXES = ("AssertionError: ", "Failed: ", "grader.proxy.SubmissionCrashed: ")
+QUIET_PREFIXES = ("AssertionError: ", "Failed: ", "grader.sandbox.client.SubmissionCrashed: ")
 MAX_MESSAGE = 500
 MAX_DETAILS = 20_000
 STAGES = ("setup", "call", "teardown")

@@ -6,7 +6,7 @@ grades hundreds of submissions, so it starts one *zygote* instead:
 
     grade batch
       ├─ zygote      python -I, a clean environment, NumPy and PyTorch imported; forks on request
-      │    └─ supervisor (a fork: grader/isolation.py, as `python -I` would run it)
+      │    └─ supervisor (a fork: grader/sandbox/isolation/linux.py, as `python -I` would run it)
       │         └─ keeper └─ worker (a fork, not an exec: the libraries are already there)
       └─ pytest child ─ proxy: asks the zygote for a sandbox over a Unix socket
 
@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from grader.kit import kit_root
-from grader.limits import MINIMAL_PATH, THREAD_VARS
-from grader.wire import wait_ready
+from grader.sandbox.limits import MINIMAL_PATH, THREAD_VARS
+from grader.sandbox.runtime.wire import wait_ready
 
 # What a submission's worker would import anyway, and is slow to: PyTorch alone is seconds.
 PRELOAD = ("numpy", "torch")
@@ -52,7 +52,7 @@ SPEC_FDS = ("requests", "replies", "output")
 MAX_SPEC_BYTES = 1 << 16
 PID = struct.Struct("<q")
 ZYGOTE_BOOT = ("import sys; sys.path.insert(0, {!r}); "
-               "from grader.zygote import serve; serve(sys.argv[1], sys.argv[2:])")
+               "from grader.sandbox.zygote import serve; serve(sys.argv[1], sys.argv[2:])")
 READY_TIMEOUT_S = 60.0
 
 
@@ -74,7 +74,7 @@ def zygote_env() -> dict[str, str]:
 
 def preload(modules: Sequence[str]) -> None:
     """Import `modules` (those that are installed), and the runtime code of a worker."""
-    for name in (*modules, "grader.isolation", "grader.worker"):
+    for name in (*modules, "grader.sandbox.isolation.linux", "grader.sandbox.runtime.worker"):
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
 
@@ -90,7 +90,7 @@ def serve(socket_path: str, modules: Sequence[str]) -> None:
 
     The zygote ends with the process that started it (PR_SET_PDEATHSIG), or when killed.
     """
-    from grader.isolation import PR_SET_PDEATHSIG, prctl
+    from grader.sandbox.isolation.linux import PR_SET_PDEATHSIG, prctl
 
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     # Reaped as they end (their CPU time then counts in the batch's own, as a child's would).
@@ -114,7 +114,7 @@ def serve(socket_path: str, modules: Sequence[str]) -> None:
 
 def supervise(connection: socket.socket) -> None:
     """In the forked child: take the request's descriptors, answer our pid, become a supervisor."""
-    from grader.isolation import supervise_spec
+    from grader.sandbox.isolation.linux import supervise_spec
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     data, fds, _, _ = socket.recv_fds(connection, MAX_SPEC_BYTES, SUPERVISOR_FDS + len(SPEC_FDS))

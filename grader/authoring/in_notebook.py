@@ -1,7 +1,7 @@
 """What the exercise notebooks' own cells call: check the work, keep it.
 
 `check_notebook` grades the SAVED notebook the way an instructor grades a notebook submission
-(`grader.submission` turns its cells tagged `exercise:<name>` into `<name>.py`), with the
+(`grader.grading.submission` turns its cells tagged `exercise:<name>` into `<name>.py`), with the
 student's other exercises taken from `exercises/`, where the notebook's relative imports
 (`from .activations import relu`) also find them. It runs `grade` in a child process and shows
 its table. `save_to_exercises` writes the notebook's code into `exercises/<name>.py`, so that
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import nbformat
 
+from grader.authoring.notebooks import join_cells, tagged_sources
+from grader.grading.submission import SubmissionError, notebook_files
 from grader.kit import EXERCISES
-from grader.notebooks import join_cells, tagged_sources
-from grader.submission import SubmissionError, notebook_files
 
 
 def notebook_path(exercise: str, checkout: Path) -> Path:

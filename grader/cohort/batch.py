@@ -7,7 +7,7 @@
 
 A batch goes in two steps:
 
-1. plan (in this process, trusted code only): stage every entry (`grader.submission`), which
+1. plan (in this process, trusted code only): stage every entry (`grader.grading.submission`), which
    refuses what is unsafe, and hash what was staged together with the kit's suites, rubric,
    reference and grader. An entry whose hash matches its last result is not graded again.
 2. grade what is left, `jobs` at a time. Each grading is its own child processes (a pytest
@@ -40,22 +40,22 @@ from typing import Any, TextIO
 
 import click
 
-from grader.gradebook import Row, record_to_row, row_to_record, write_gradebook
+from grader.cohort.gradebook import Row, record_to_row, row_to_record, write_gradebook
+from grader.cohort.progress import ProgressBar
+from grader.cohort.shards import Shard, select
+from grader.grading.manifest import MANIFEST, Manifest, load_manifest
+from grader.grading.results import GradedExercise, Result
+from grader.grading.rubric import RUBRIC, Rubric, load_rubric
+from grader.grading.runner import DEFAULT_TIMEOUT_S, Run, run_suites
+from grader.grading.scoring import score_report
+from grader.grading.submission import Staged, SubmissionError, stage_submission
 from grader.kit import EXERCISES, kit_root
-from grader.manifest import MANIFEST, Manifest, load_manifest
-from grader.progress import ProgressBar
-from grader.results import GradedExercise, Result
-from grader.rubric import RUBRIC, Rubric, load_rubric
-from grader.runner import DEFAULT_TIMEOUT_S, Run, run_suites
-from grader.scoring import score_report
-from grader.shards import Shard, select
-from grader.submission import Staged, SubmissionError, stage_submission
-from grader.zygote import running_zygote
+from grader.sandbox.zygote import running_zygote
 
 SUBMISSION_SUFFIXES = (".zip", ".ipynb")
 STUDENTS_FOLDER = "students"
 # What decides a score besides the submission: a change to any of these regrades everyone.
-# How grader.proxy words a worker that died mid-call (SubmissionCrashed) or at import.
+# How grader.sandbox.client words a worker that died mid-call (SubmissionCrashed) or at import.
 SANDBOX_CRASH = re.compile(r"the submission's process (?:died|was killed|broke the channel)")
 KIT_INPUTS = ("grader", "solutions", "tests/public", "tests/hidden", str(MANIFEST), str(RUBRIC))
 
@@ -186,7 +186,7 @@ def read_record(files: StudentFiles) -> tuple[str, Row] | None:
 
 def feedback_text(student: str, kind: str, result: Result) -> str:
     """What a student reads: who and what was graded, the table, why points were lost, notes."""
-    from grader.formats import text_report
+    from grader.grading.formats import text_report
 
     header = f"Grading of {student} ({kind}): {result.score:g} / {result.max_score:g} points"
     return f"{header}\n\n{click.unstyle(text_report(result))}\n"
@@ -199,7 +199,7 @@ def write_outputs(
 
     The old record goes first: outputs are never left beside a record they do not match.
     """
-    from grader.formats import result_json
+    from grader.grading.formats import result_json
 
     files.folder.mkdir(parents=True, exist_ok=True)
     files.record.unlink(missing_ok=True)
@@ -220,7 +220,7 @@ class Setup:
     (Gradescope shows those of public tests; a batch's feedback needs only the messages).
     `alone`: one submission has the machine (Gradescope); in a batch, one core each.
     `zygote`: the socket of the batch's zygote, which forks the sandboxes with NumPy and
-    PyTorch already imported (grader/zygote.py); None: each sandbox starts its own Python.
+    PyTorch already imported (grader/sandbox/zygote.py); None: each sandbox starts its own Python.
     """
 
     kit: Path

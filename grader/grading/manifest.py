@@ -109,7 +109,7 @@ def suite_dirs(kit: Path) -> list[str]:
 
 def collect_command(kit: Path, target: Path) -> list[str]:
     """pytest's collection of every suite present, writing the manifest to `target`."""
-    from grader.runner import pytest_base_command
+    from grader.grading.runner import pytest_base_command
 
     return [*pytest_base_command(kit), "--collect-only", "-q", *suite_dirs(kit),
             "--write-manifest", str(target)]
@@ -117,7 +117,7 @@ def collect_command(kit: Path, target: Path) -> list[str]:
 
 def write_manifest(kit: Path, target: Path) -> None:
     """Collect the suites and write their manifest to `target` (ManifestError if that fails)."""
-    from grader.runner import pytest_env
+    from grader.grading.runner import pytest_env
 
     if not suite_dirs(kit):
         target.write_text("[]\n")

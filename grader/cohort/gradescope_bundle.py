@@ -5,7 +5,7 @@ image, then for each submission puts the student's files in /autograder/submissi
 /autograder/run_autograder and reads /autograder/results/results.json. The bundle:
 
     setup.sh          installs Python, a virtual environment and the kit (numpy, torch, ...)
-    run_autograder    runs `python -m grader.gradescope_bundle /autograder` in the kit
+    run_autograder    runs `python -m grader.cohort.gradescope_bundle /autograder` in the kit
     kit/              the kit: grader/, solutions/, tests/public, tests/hidden, manifest, rubric
 
 `AUTOGRADER_ROOT` (default /autograder) and `KIT_PYTHON` (default the image's venv python)
@@ -48,11 +48,11 @@ python3 -m venv "$ROOT/venv"
 RUN_AUTOGRADER = """\
 #!/usr/bin/env bash
 # Gradescope runs this for each submission: grade $ROOT/submission and write
-# $ROOT/results/results.json. Everything else happens in grader/gradescope_bundle.py.
+# $ROOT/results/results.json. Everything else happens in grader/cohort/gradescope_bundle.py.
 set -u
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 cd "$ROOT/source/kit"
-exec "${KIT_PYTHON:-$ROOT/venv/bin/python}" -m grader.gradescope_bundle "$ROOT"
+exec "${KIT_PYTHON:-$ROOT/venv/bin/python}" -m grader.cohort.gradescope_bundle "$ROOT"
 """
 
 
@@ -132,9 +132,9 @@ def refusal_results(message: str, seconds: float) -> dict[str, Any]:
 
 def autograde(root: Path, kit: Path) -> dict[str, Any]:
     """Grade `root/submission` with the kit; Gradescope's results.json as data."""
-    from grader.batch import grade_staged, load_setup
-    from grader.formats import gradescope_json
-    from grader.submission import SubmissionError, stage_submission
+    from grader.cohort.batch import grade_staged, load_setup
+    from grader.grading.formats import gradescope_json
+    from grader.grading.submission import SubmissionError, stage_submission
 
     started = time.monotonic()
     setup = load_setup(kit, details=True)  # Gradescope shows public tests' tracebacks
@@ -153,7 +153,7 @@ def autograde(root: Path, kit: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m grader.gradescope_bundle ROOT`: always leaves a results.json behind."""
+    """`python -m grader.cohort.gradescope_bundle ROOT`: always leaves a results.json behind."""
     root = Path(argv[1] if len(argv) > 1 else "/autograder")
     started = time.monotonic()
     try:

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from grader.results import GradedTest, Result
+from grader.grading.results import GradedTest, Result
 
 MARKS = {"failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "skipped": "SKIP"}
 MARK_COLOURS = {"failed": "red", "error": "red", "timeout": "yellow", "skipped": "cyan"}

@@ -3,7 +3,7 @@
 A child reads only the kit's configuration (`-c <kit>/pyproject.toml`, `--rootdir <kit>`):
 no ini, conftest or plugin of a submission is ever loaded, nor any pytest plugin that happens to
 be installed (autoload is off). Its report goes to a private temporary folder. Neither its
-output nor its exit status decides a score: `grader.scoring` reads the report against the
+output nor its exit status decides a score: `grader.grading.scoring` reads the report against the
 manifest, so a child that crashes or runs out of time leaves tests missing, and they score 0.
 Two children share the work where there are two cores (see `shards`); their reports merge.
 """
@@ -33,8 +33,8 @@ TORCH_EXERCISES = ("matmul",)
 # After an interrupt, how long pytest gets to write the report of the tests it finished.
 INTERRUPT_GRACE_S = 5.0
 # What every pytest child imports before its first test (see ForkedPytest).
-PYTEST_PRELOAD = ("pytest", "numpy", "pytest_jsonreport.plugin", "grader.pytest_plugin",
-                  "grader.proxy")
+PYTEST_PRELOAD = ("pytest", "numpy", "pytest_jsonreport.plugin", "grader.suites.plugin",
+                  "grader.sandbox.client")
 OUTPUT_TAIL = 4000
 
 
@@ -56,7 +56,7 @@ def pytest_env() -> dict[str, str]:
 
 
 def pytest_base_command(kit: Path) -> list[str]:
-    """pytest configured by the kit alone (its addopts load grader.pytest_plugin)."""
+    """pytest configured by the kit alone (its addopts load grader.suites.plugin)."""
     return [*pytest_launcher(), "-c", str(kit / "pyproject.toml"),
             "--rootdir", str(kit), "-p", "no:cacheprovider"]
 
@@ -72,11 +72,11 @@ def pytest_command(
 ) -> list[str]:
     """The child's command line: run `test_files` on the exercise files in `impl`.
 
-    The submission runs in the sandbox's worker (`--sandbox`), never in the child itself;
-    `limits` are `NAME=VALUE` settings of grader.limits.Limits. `details` keeps pytest's short
-    traceback of each failure (for `grade -v` and Gradescope); without it a failure is its one
-    line, several times cheaper when everything fails. `zygote`: the socket of a zygote to
-    fork the workers from (grader/zygote.py).
+    The submission runs in the sandbox's worker (`--sandbox`), never in the child itself; `limits`
+    are `NAME=VALUE` settings of grader.sandbox.limits.Limits. `details` keeps pytest's short
+    traceback of each failure (for `grade -v` and Gradescope); without it a failure is its one line,
+    several times cheaper when everything fails. `zygote`: the socket of a zygote to fork the
+    workers from (grader/sandbox/zygote.py).
     """
     return [
         *pytest_base_command(kit),
@@ -231,7 +231,7 @@ def run_suites(
 ) -> Run:
     """Run the suites of `exercises` on the exercise files in `impl`, within `timeout` seconds.
 
-    `limits` (`NAME=VALUE`) change the sandbox's limits (grader.limits.Limits). `split`: two
+    `limits` (`NAME=VALUE`) change the sandbox's limits (grader.sandbox.limits.Limits). `split`: two
     children where there are two cores (`shards`), for one submission graded alone; a batch,
     already grading one submission per core, runs one. `zygote`: see `pytest_command`.
     `forked`: fork the children from a fork server with pytest imported (`ForkedPytest`).

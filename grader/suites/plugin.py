@@ -10,7 +10,7 @@ Suites never import `exercises`, `solutions` or a submission. They ask for fixtu
 
 `--impl` chooses what `impl` is: `exercises` (default: the checkout's stubs or a student's work),
 `reference` (the solutions), or a path to a folder of exercise files. With `--sandbox`, `impl` is
-a proxy (grader.proxy.SandboxImpl) whose calls run in a worker process under limits: the
+a proxy (grader.sandbox.client.SandboxImpl) whose calls run in a worker process under limits: the
 submission's code never runs in this process.
 """
 
@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from grader.kit import exercise_of_test_file, kit_root, visibility_of_test_file
-from grader.loading import ExerciseImportError, load_exercise
+from grader.sandbox.runtime.loading import ExerciseImportError, load_exercise
 
 if TYPE_CHECKING:
-    from grader.proxy import SandboxImpl, WorkerClient
+    from grader.sandbox.client import SandboxImpl, WorkerClient
 
 SANDBOX = pytest.StashKey["WorkerClient"]()
 # What the submission printed during each stage of a test ("setup", "call"), for the report.
@@ -77,14 +77,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="change one limit of the sandbox, e.g. call_timeout_s=5 or memory_bytes=1G "
-        "(names: grader/limits.py)",
+        "(names: grader/sandbox/limits.py)",
     )
     group.addoption(
         "--sandbox-zygote",
         default=None,
         metavar="SOCKET",
         help="fork workers from this zygote, which has the libraries imported (grade batch "
-        "starts one: grader/zygote.py)",
+        "starts one: grader/sandbox/zygote.py)",
     )
     group.addoption(
         "--write-manifest",
@@ -128,8 +128,8 @@ def sandbox_client(config: pytest.Config) -> WorkerClient:
     """The session's worker client: one submission, one worker at a time."""
     client = config.stash.get(SANDBOX, None)
     if client is None:
-        from grader.limits import limits_from_settings
-        from grader.proxy import WorkerClient
+        from grader.sandbox.client import WorkerClient
+        from grader.sandbox.limits import limits_from_settings
 
         mode = config.getoption("--sandbox-isolation")
         zygote = config.getoption("--sandbox-zygote")
@@ -143,7 +143,7 @@ def sandbox_client(config: pytest.Config) -> WorkerClient:
 
 
 def sandbox_impl(request: pytest.FixtureRequest, exercise: str) -> SandboxImpl:
-    from grader.proxy import SandboxImpl, SubmissionFault
+    from grader.sandbox.client import SandboxImpl, SubmissionFault
 
     client = sandbox_client(request.config)
     client.take_output()  # printed between tests: it belongs to none
@@ -184,7 +184,7 @@ def pytest_json_runtest_metadata(
 def pytest_report_header(config: pytest.Config) -> str | None:
     if not config.getoption("--sandbox"):
         return None
-    from grader.isolation import default_mode
+    from grader.sandbox.isolation.linux import default_mode
 
     mode = config.getoption("--sandbox-isolation")
     return f"sandbox: {default_mode() if mode == 'auto' else mode} isolation (docs/security.md)"

@@ -1,10 +1,10 @@
 """The submission's side of the sandbox: imports the staged exercise files and serves calls.
 
-Started by grader/isolation.py as `python -I -B -u` in /submission, it reads requests on fd 3
-and writes replies on fd 4 (grader/wire.py frames); fds 1 and 2 go to the output file the
-grader reads an excerpt of. Nothing here is trusted: the submission it imports can change any of it.
-That is fine, because only data leaves this process, and the grader judges that data against
-values this process never sees.
+Started by an isolation backend (grader/sandbox/isolation/) as `python -I -B -u` in /submission, it
+reads requests on fd 3 and writes replies on fd 4 (wire.py frames); fds 1 and 2 go to the output
+file the grader reads an excerpt of. Nothing here is trusted: the submission it imports can change
+any of it. That is fine, because only data leaves this process, and the grader judges that data
+against values this process never sees.
 
 Requests (`op`): import, getattr, setattr, call, protocol (iter, next, len, ...), run (a test's
 scenario). A reply holds `r` (the result), `exc` (an exception), `stop` (the end of an
@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.loading import ExerciseImportError, load_exercise
-from grader.wire import (
+from .loading import ExerciseImportError, load_exercise
+from .wire import (
     REPLY_FD,
     REQUEST_FD,
     Channel,

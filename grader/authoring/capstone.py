@@ -270,5 +270,5 @@ what it does.
 
 
 def capstone_cells() -> list[NotebookNode]:
-    """The capstone's cells, fresh copies (`grader.notebooks` numbers their ids)."""
+    """The capstone's cells, fresh copies (`grader.authoring.notebooks` numbers their ids)."""
     return copy.deepcopy(CELLS)

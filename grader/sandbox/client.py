@@ -1,11 +1,12 @@
 """The grader's side of the sandbox: the `impl` that tests use when grading, and its worker.
 
-`SandboxImpl` has the shape of the in-process `impl` (grader.pytest_plugin.InProcessImpl):
+`SandboxImpl` has the shape of the in-process `impl` (grader.suites.plugin.InProcessImpl):
 `impl.sigmoid(z)`, `impl.Perceptron(2).fit(X, y)`, `impl.run(scenario, ...)`. Every call runs in
-the submission's worker process (grader/worker.py), started and replaced by `WorkerClient`:
+the submission's worker process (grader/sandbox/runtime/worker.py), started and replaced by
+`WorkerClient`:
 
-- what comes back is data (grader/wire.py); objects that are not data (instances, generators,
-  functions) stay in the worker and come back as `RemoteObject` proxies;
+- what comes back is data (grader/sandbox/runtime/wire.py); objects that are not data
+  (instances, generators, functions) stay in the worker and come back as `RemoteObject` proxies;
 - functions a test passes are called back here; arrays and Generators a test passes are
   mirrored: their changes in the worker show in the test's own objects after every message; a
   request that ends with a test's array changed, where the contract allows no change, fails
@@ -44,11 +45,11 @@ from typing import Any
 
 import numpy as np
 
-from grader.isolation import default_mode
 from grader.kit import UPDATES_IN_PLACE, kit_root
-from grader.limits import MINIMAL_PATH, Limits
-from grader.loading import ExerciseImportError
-from grader.wire import (
+from grader.sandbox.isolation.linux import default_mode
+from grader.sandbox.limits import MINIMAL_PATH, Limits
+from grader.sandbox.runtime.loading import ExerciseImportError
+from grader.sandbox.runtime.wire import (
     Channel,
     ChannelClosed,
     Codec,
@@ -58,10 +59,10 @@ from grader.wire import (
     snapshot,
     wait_ready,
 )
-from grader.zygote import ForkedSupervisor, ZygoteError, fork_supervisor
+from grader.sandbox.zygote import ForkedSupervisor, ZygoteError, fork_supervisor
 
 SUPERVISOR_BOOT = ("import sys; sys.path.insert(0, {!r}); "
-                   "from grader.isolation import main; main(sys.argv[1])")
+                   "from grader.sandbox.isolation.linux import main; main(sys.argv[1])")
 STOP_GRACE_S = 10.0
 SIGNAL_HINTS = {
     signal.SIGSEGV: "a crash in native code",
@@ -78,8 +79,8 @@ class SubmissionFault(BaseException):
     """The submission's process misbehaved as a whole; the test in flight fails with this.
 
     A BaseException, like KeyboardInterrupt, so that no `except Exception` of a test or of
-    grader.checks turns it into a different failure (the scorer reads its name). A fixture must
-    not let one escape (pytest keeps no state for it): grader.pytest_plugin turns it into a
+    grader.suites.checks turns it into a different failure (the scorer reads its name). A fixture
+    must not let one escape (pytest keeps no state for it): grader.suites.plugin turns it into a
     failure of the test's setup.
     """
 
@@ -213,7 +214,7 @@ class WorkerClient:
         self.source = Path(source).resolve()
         self.limits = limits or Limits()
         self.mode = mode or default_mode()
-        self.zygote = zygote  # the socket of a zygote (grader/zygote.py) to fork workers from
+        self.zygote = zygote  # the socket of a zygote (sandbox/zygote.py) to fork workers from
         self.private = Path(tempfile.mkdtemp(prefix="kit-grader-"))
         weakref.finalize(self, shutil.rmtree, self.private, True)  # if close() is never called
         self.output_path = self.private / "output"

@@ -82,7 +82,7 @@ def kit_checks(kit: Path) -> list[Check]:
                         "" if manifest_present else "grade manifest"))
     checks.append(rubric_check(kit))
     if instructor:
-        from grader.stubs import stale_stubs
+        from grader.authoring.stubs import stale_stubs
 
         stale = stale_stubs(kit / "solutions", kit / "exercises")
         checks.append(Check("stubs", not stale, f"stale: {', '.join(stale)}" if stale else
@@ -91,7 +91,7 @@ def kit_checks(kit: Path) -> list[Check]:
 
 
 def rubric_check(kit: Path) -> Check:
-    from grader.rubric import RUBRIC, RubricError, load_rubric
+    from grader.grading.rubric import RUBRIC, RubricError, load_rubric
 
     try:
         rubric = load_rubric(kit / RUBRIC)

@@ -6,7 +6,7 @@
     ...
 
 Within an exercise, a test's share of the points is its weight over the sum of the weights of
-that exercise's tests (see `grader.scoring`).
+that exercise's tests (see `grader.grading.scoring`).
 """
 
 from __future__ import annotations

@@ -31,11 +31,11 @@ from pathlib import Path
 
 import nbformat
 
+from grader.authoring.notebooks import stale_notebooks
+from grader.authoring.stubs import BEGIN, END, expected_stubs, stale_stubs
+from grader.grading.manifest import MANIFEST, load_manifest, manifest_is_stale
+from grader.grading.rubric import RUBRIC, load_rubric
 from grader.kit import EXERCISES
-from grader.manifest import MANIFEST, load_manifest, manifest_is_stale
-from grader.notebooks import stale_notebooks
-from grader.rubric import RUBRIC, load_rubric
-from grader.stubs import BEGIN, END, expected_stubs, stale_stubs
 
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 # The reference package named as a module: imported, imported from, dotted into, or handed

@@ -1,6 +1,6 @@
 """Generate the notebooks in notebooks/ from the same sources as the stubs.
 
-One notebook per exercise, built from its stub (`grader.stubs.make_stub` of
+One notebook per exercise, built from its stub (`grader.authoring.stubs.make_stub` of
 `solutions/<exercise>.py`):
 - the lesson as markdown: the module docstring, each function's docstring (formulas as code
   blocks, the naive recipe flagged as the trap), and the exercise's main trap up front;
@@ -11,9 +11,9 @@ One notebook per exercise, built from its stub (`grader.stubs.make_stub` of
   stub imports an earlier exercise (`from .activations import relu`), sets
   `__package__ = "exercises"` so that import loads the student's own exercises/ package, as it
   does in exercises/<name>.py; and a last cell that runs the public checks and shows the score
-  (`grader.in_notebook.check_notebook`).
+  (`grader.authoring.in_notebook.check_notebook`).
 
-Plus the capstone notebook (`grader.capstone`). `grade notebooks` writes them all;
+Plus the capstone notebook (`grader.authoring.capstone`). `grade notebooks` writes them all;
 `grade notebooks --check` fails when a checked-in notebook differs from generation.
 """
 
@@ -30,9 +30,9 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from grader.capstone import capstone_cells
+from grader.authoring.capstone import capstone_cells
+from grader.authoring.stubs import make_stub
 from grader.kit import EXERCISES
-from grader.stubs import make_stub
 
 TAG_PREFIX = "exercise:"
 
@@ -262,7 +262,7 @@ def exercise_notebook(exercise: str, code: str) -> NotebookNode:
     cells += [
         nbformat.v4.new_markdown_cell(CHECK_MARKDOWN),
         nbformat.v4.new_code_cell(
-            "from grader.in_notebook import check_notebook, save_to_exercises\n\n"
+            "from grader.authoring.in_notebook import check_notebook, save_to_exercises\n\n"
             f'check_notebook("{exercise}", CHECKOUT)'
         ),
     ]

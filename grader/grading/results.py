@@ -1,7 +1,8 @@
 """What grading produces: one record per test, one per exercise, and the whole result.
 
-These are plain data. `grader.scoring` builds them from a pytest-json-report file;
-`grader.formats` turns them into the text table, the result JSON and Gradescope's results.json.
+These are plain data. `grader.grading.scoring` builds them from a pytest-json-report file;
+`grader.grading.formats` turns them into the text table, the result JSON and Gradescope's
+results.json.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
       └─ supervisor   python -I, grader code (root when the grader is); its own session
            └─ keeper  PID 1 of a new PID namespace: builds the worker's root, starts the worker,
                 │     reaps, and when the worker ends kills everything left in the namespace
-                └─ worker  python -I as an unprivileged user in /submission (grader/worker.py)
+                └─ worker  python -I as an unprivileged user in /submission (runtime/worker.py)
                      └─ whatever the submission starts (all of it dies with the keeper)
 
 Three modes, chosen by the grader (`auto`: the strongest this machine allows, see
@@ -47,8 +47,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from grader.kit import EXERCISES
-from grader.limits import Limits, apply_rlimits, worker_env
+from grader.kit import EXERCISES, kit_root
+from grader.sandbox.limits import Limits, apply_rlimits, worker_env
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
@@ -58,14 +58,18 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS =
 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
 DEVICES = ("null", "zero", "full", "random", "urandom")
-# The worker's own code: what it imports of the grader (nothing else of the kit is visible).
-RUNTIME_FILES = ("__init__.py", "wire.py", "loading.py", "worker.py")
+# The worker's own code, copied whole into its root (nothing else of the kit is visible there):
+# the runtime package, under empty parent packages so that it keeps its import name.
+RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
+RUNTIME_PARENTS = ("grader", "grader/sandbox")
 WORKER_FDS = 5  # stdin, stdout, stderr, requests, replies
 TREE_MEMORY_MARGIN = 256 * 2**20
 # User ids given to sandboxes of their own: far above any real account.
 PRIVATE_UIDS = 1_000_000_000
-PROBE_BOOT = "import sys; sys.path.insert(0, {!r}); from grader.isolation import probe; probe()"
-WORKER_BOOT = "import sys; sys.path.insert(0, {!r}); from grader.worker import main; main()"
+PROBE_BOOT = ("import sys; sys.path.insert(0, {!r}); "
+              "from grader.sandbox.isolation.linux import probe; probe()")
+WORKER_BOOT = ("import sys; sys.path.insert(0, {!r}); "
+               "from grader.sandbox.runtime.worker import main; main()")
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -106,7 +110,7 @@ def default_mode() -> str:
     if os.geteuid() != 0:
         return "none"
     probe = subprocess.run(
-        [sys.executable, "-I", "-c", PROBE_BOOT.format(str(Path(__file__).parent.parent))],
+        [sys.executable, "-I", "-c", PROBE_BOOT.format(str(kit_root()))],
         capture_output=True, timeout=60, check=False,
     )
     return "namespaces" if probe.returncode == 0 else "drop"
@@ -144,12 +148,7 @@ def stage_exercise_files(source: Path, staging: Path) -> list[str]:
 
 def populate(box: Path, spec: dict[str, Any], uid: int | None) -> None:
     """box/kit (the worker's code, read-only), box/submission and box/tmp (the worker's own)."""
-    grader_copy = box / "kit" / "grader"
-    grader_copy.mkdir(parents=True)
-    for name in RUNTIME_FILES:
-        shutil.copyfile(Path(spec["kit"]) / "grader" / name, grader_copy / name)
-    for path in (box / "kit", grader_copy, *grader_copy.iterdir()):
-        path.chmod(0o755 if path.is_dir() else 0o644)
+    copy_runtime(box / "kit")
     submission, tmp = box / "submission", box / "tmp"
     submission.mkdir()
     tmp.mkdir()
@@ -159,6 +158,18 @@ def populate(box: Path, spec: dict[str, Any], uid: int | None) -> None:
             os.chown(path, uid, uid)
     submission.chmod(0o700)
     tmp.chmod(0o1777 if spec["mode"] == "namespaces" else 0o700)
+
+
+def copy_runtime(kit_copy: Path) -> None:
+    """kit_copy/grader/sandbox/runtime: the runtime's modules, readable by the worker's user."""
+    runtime_copy = kit_copy / "grader" / "sandbox" / "runtime"
+    runtime_copy.mkdir(parents=True)
+    for parent in RUNTIME_PARENTS:
+        (kit_copy / parent / "__init__.py").touch()
+    for source in RUNTIME.glob("*.py"):
+        shutil.copyfile(source, runtime_copy / source.name)
+    for path in (kit_copy, *kit_copy.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def python_paths(kit: Path) -> list[Path]:
@@ -264,7 +275,7 @@ def start_worker(spec: dict[str, Any], limits: Limits, root: Path, uid: int | No
         prctl(PR_SET_NO_NEW_PRIVS, 1)
         os.chdir(root / "submission")
         devnull = os.open(os.devnull, os.O_RDWR)
-        # The worker's fds 0 to 4: stdin, stdout, stderr, requests, replies (grader/wire.py).
+        # The worker's fds 0 to 4: stdin, stdout, stderr, requests, replies (runtime/wire.py).
         moved = [os.dup(fd) for fd in (devnull, fds["output"], fds["output"],
                                        fds["requests"], fds["replies"])]
         for target, fd in enumerate(moved):
@@ -297,8 +308,8 @@ def data_in_use() -> int:
 
 
 def become_worker(root: Path, env: dict[str, str], status_fd: int) -> None:
-    """Run the worker in this process, forked from a zygote (grader/zygote.py) that is already
-    `python -I -B` with the libraries imported: what `python -u -c WORKER_BOOT` would set up
+    """Run the worker in this process, forked from a zygote (grader/sandbox/zygote.py) that is
+    already `python -I -B` with the libraries imported: what `python -u -c WORKER_BOOT` would set up
     (environment, sys.path, unbuffered streams on fds 0 to 2, fresh random seeds), then serve.
 
     The zygote's modules of the grader are in memory; their package now looks for more of them
@@ -319,7 +330,10 @@ def become_worker(root: Path, env: dict[str, str], status_fd: int) -> None:
     os.environ.clear()
     os.environ.update(env)
     sys.path[0] = str(root / "kit")
-    sys.modules["grader"].__path__ = [str(root / "kit" / "grader")]
+    for name in ("grader", "grader.sandbox", "grader.sandbox.runtime"):
+        module = sys.modules.get(name)
+        if module is not None:
+            module.__path__ = [str(root / "kit" / name.replace(".", "/"))]
     sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
     for fd, name in ((1, "stdout"), (2, "stderr")):
         stream = io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8",
@@ -329,7 +343,7 @@ def become_worker(root: Path, env: dict[str, str], status_fd: int) -> None:
     # Every fork would otherwise share the zygote's random state.
     random.seed()
     np.random.seed()
-    from grader.worker import main
+    from grader.sandbox.runtime.worker import main
 
     os.close(status_fd)  # no exec closes it here; the submission must never write a status
     try:

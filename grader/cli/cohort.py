@@ -1,7 +1,6 @@
 """The instructor's commands at scale: `grade batch`, `merge`, `summary`, `gradescope-bundle`.
 
-Each is a Click command registered on the `grade` group in grader/cli.py. Their work lives in
-grader/batch.py, grader/gradebook.py, grader/shards.py and grader/gradescope_bundle.py.
+Their work lives in grader/cohort/.
 """
 
 from __future__ import annotations
@@ -12,20 +11,14 @@ from pathlib import Path
 
 import click
 
-from grader.kit import kit_root
-from grader.shards import Shard
-
-
-class BadCall(click.ClickException):
-    """A call that cannot be carried out: one line, exit status 2 (as everywhere in grade)."""
-
-    exit_code = 2
+from grader.cli.common import BadCall, kit_folder, limit_option, timeout_option
+from grader.cohort.shards import Shard
 
 
 def parse_shard_option(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> Shard | None:
-    from grader.shards import ShardError, parse_shard
+    from grader.cohort.shards import ShardError, parse_shard
 
     if value is None:
         return None
@@ -45,11 +38,8 @@ def parse_shard_option(
 @click.option("--force", is_flag=True, help="Regrade every submission, changed or not.")
 @click.option("--shard", callback=parse_shard_option, metavar="K/N",
               help="Grade only the K-th of N slices (for a CI matrix; then `grade merge`).")
-@click.option("--timeout", type=click.FloatRange(min=1), default=300, show_default=True,
-              help="Seconds one submission's test run may take; unfinished tests score 0.")
-@click.option("--limit", "limits", multiple=True, metavar="NAME=VALUE",
-              help="Change a limit of the sandbox each submission runs in, e.g. "
-              "call_timeout_s=5 or memory_bytes=1G (repeatable; names in grader/limits.py).")
+@timeout_option("one submission's test run")
+@limit_option("each submission")
 @click.pass_context
 def batch_command(
     ctx: click.Context,
@@ -66,15 +56,10 @@ def batch_command(
     One submission per entry of DIR (a folder, .zip or .ipynb); the entry's name, less its
     suffix, is the student id. Re-running grades only what changed.
     """
-    from grader.batch import BatchError, run_batch, students_folder
-    from grader.limits import limits_from_settings
-    from grader.manifest import ManifestError
-    from grader.rubric import RubricError
+    from grader.cohort.batch import BatchError, run_batch, students_folder
+    from grader.grading.manifest import ManifestError
+    from grader.grading.rubric import RubricError
 
-    try:
-        limits_from_settings(list(limits))
-    except ValueError as err:
-        raise BadCall(f"--limit: {err}") from None
     try:
         report = run_batch(folder, out, jobs=jobs, force=force, shard=shard, timeout=timeout,
                            limits=limits)
@@ -100,7 +85,12 @@ def merge_command(shards: tuple[Path, ...], out: Path) -> None:
 
     The shards are the gradebooks of `grade batch --shard K/N`, K = 1..N.
     """
-    from grader.gradebook import GradebookError, merge_gradebooks, read_gradebook, write_gradebook
+    from grader.cohort.gradebook import (
+        GradebookError,
+        merge_gradebooks,
+        read_gradebook,
+        write_gradebook,
+    )
 
     try:
         rows = merge_gradebooks([(str(path), read_gradebook(path)) for path in shards])
@@ -134,22 +124,22 @@ def summary_command(gradebook: Path, students: Path | None, png: Path | None) ->
     Mean points per exercise, the distribution of totals, flags, and the tests most often
     failed (from the students' result.json files).
     """
-    from grader.batch import students_folder
-    from grader.gradebook import (
+    from grader.cohort.batch import students_folder
+    from grader.cohort.gradebook import (
         GradebookError,
         format_summary,
         read_gradebook,
         summarize,
         write_histogram_png,
     )
-    from grader.rubric import RUBRIC, RubricError, load_rubric
+    from grader.grading.rubric import RUBRIC, RubricError, load_rubric
 
     try:
         rows = read_gradebook(gradebook)
     except GradebookError as err:
         raise BadCall(str(err)) from None
     try:
-        exercise_max = dict(load_rubric(kit_root() / RUBRIC).points)
+        exercise_max = dict(load_rubric(kit_folder() / RUBRIC).points)
     except RubricError:
         exercise_max = {}
     folder = students or students_folder(gradebook)
@@ -174,10 +164,13 @@ def gradescope_bundle_command(out: Path, torch_index: str | None) -> None:
     It holds setup.sh (installs the kit), run_autograder (grades /autograder/submission into
     /autograder/results/results.json) and the kit itself.
     """
-    from grader.gradescope_bundle import BundleError, build_bundle
+    from grader.cohort.gradescope_bundle import BundleError, build_bundle
 
     try:
-        names = build_bundle(kit_root(), out, torch_index)
+        names = build_bundle(kit_folder(), out, torch_index)
     except BundleError as err:
         raise BadCall(str(err)) from None
     click.echo(f"wrote {out} ({len(names)} files): upload it as the assignment's autograder")
+
+
+COMMANDS = (batch_command, merge_command, summary_command, gradescope_bundle_command)
