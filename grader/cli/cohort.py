@@ -73,6 +73,11 @@ def batch_command(
     if report.interrupted:
         click.echo("interrupted: run the same command again to grade the rest", err=True)
         ctx.exit(130)
+    if report.grader_errors:
+        click.echo(f"not graded (grader-error, no points written): "
+                   f"{', '.join(report.grader_errors)}; their feedback.txt says why: fix that, "
+                   "then run the same command again to grade them", err=True)
+        ctx.exit(2)
 
 
 @click.command("merge")

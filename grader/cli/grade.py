@@ -36,7 +36,6 @@ from grader.kit import EXERCISES
 if TYPE_CHECKING:
     from grader.grading.manifest import Manifest
     from grader.grading.rubric import Rubric
-    from grader.grading.runner import Run
     from grader.grading.submission import Staged
 
 
@@ -69,24 +68,25 @@ def main(
         if given:
             raise BadCall(f"put options after the subcommand: grade {ctx.invoked_subcommand} ...")
         return
-    from grader.grading.runner import run_suites
-    from grader.grading.scoring import score_report
+    from grader.grading.pipeline import GraderError, Setup, grade_submission
 
     kit = kit_folder()
     source, label = submission_source(kit, submission, reference)
     manifest, rubric = scoring_inputs(kit)
+    setup = Setup(kit, manifest, rubric, timeout, limits,
+                  details=verbose or gradescope_path is not None)
     selected = tuple(e for e in EXERCISES if e in exercises) or EXERCISES
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         staged = stage(source, Path(tmp) / "submission")
         click.echo(f"Grading {label}..." if submission is None else
                    f"Grading {label} ({staged.kind})...")
-        run = run_suites(kit, staged.folder, selected, timeout,
-                         details=verbose or gradescope_path is not None, limits=limits)
-    result = score_report(run.report, manifest, rubric, selected)
+        try:
+            result = grade_submission(setup, staged, selected, verbose).result
+        except GraderError as err:
+            raise BadCall(f"cannot grade on this machine: {err}") from None
     result.seconds = time.monotonic() - started
-    result.notes += [*staged.notes, *run_notes(run, timeout, verbose),
-                     *student_notes(kit, manifest, rubric, selected)]
+    result.notes += student_notes(kit, manifest, rubric, selected)
     emit(result, verbose, json_path, gradescope_path)
 
 
@@ -112,20 +112,6 @@ def stage(source: Path, dest: Path) -> Staged:
         return stage_submission(source, dest)
     except SubmissionError as err:
         raise BadCall(str(err)) from None
-
-
-def run_notes(run: Run, timeout: float, verbose: bool) -> list[str]:
-    """Lines on how the test run ended, when that explains lost points."""
-    notes = []
-    if run.timed_out:
-        notes.append(f"The test run hit its time limit ({timeout:g} s): unfinished tests score 0.")
-    elif any(code not in (0, 1) for code in run.exit_codes):
-        codes = ", ".join(map(str, run.exit_codes))
-        notes.append(f"The test run ended abnormally (pytest exit status {codes})"
-                     + ("; its output:" if verbose else "; grade -v shows its output."))
-        if verbose:
-            notes += ["  " + line for line in run.output.splitlines()]
-    return notes
 
 
 def student_notes(

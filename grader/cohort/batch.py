@@ -27,7 +27,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -43,10 +42,11 @@ import click
 from grader.cohort.gradebook import Row, record_to_row, row_to_record, write_gradebook
 from grader.cohort.progress import ProgressBar
 from grader.cohort.shards import Shard, select
-from grader.grading.manifest import MANIFEST, Manifest, load_manifest
+from grader.grading.manifest import MANIFEST
+from grader.grading.pipeline import Graded, GraderError, Setup, grade_submission, load_setup
 from grader.grading.results import GradedExercise, Result
-from grader.grading.rubric import RUBRIC, Rubric, load_rubric
-from grader.grading.runner import DEFAULT_TIMEOUT_S, Run, run_suites
+from grader.grading.rubric import RUBRIC
+from grader.grading.runner import DEFAULT_TIMEOUT_S
 from grader.grading.scoring import score_report
 from grader.grading.submission import Staged, SubmissionError, stage_submission
 from grader.kit import EXERCISES, kit_root
@@ -55,8 +55,6 @@ from grader.sandbox.zygote import running_zygote
 SUBMISSION_SUFFIXES = (".zip", ".ipynb")
 STUDENTS_FOLDER = "students"
 # What decides a score besides the submission: a change to any of these regrades everyone.
-# How grader.sandbox.client words a worker that died mid-call (SubmissionCrashed) or at import.
-SANDBOX_CRASH = re.compile(r"the submission's process (?:died|was killed|broke the channel)")
 KIT_INPUTS = ("grader", "solutions", "tests/public", "tests/hidden", str(MANIFEST), str(RUBRIC))
 
 
@@ -212,92 +210,12 @@ def write_outputs(
 # --- grading -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Setup:
-    """What every submission of a batch is graded against.
-
-    `limits` are the sandbox's `NAME=VALUE` changes; `details` keeps each failure's traceback
-    (Gradescope shows those of public tests; a batch's feedback needs only the messages).
-    `alone`: one submission has the machine (Gradescope); in a batch, one core each.
-    `zygote`: the socket of the batch's zygote, which forks the sandboxes with NumPy and
-    PyTorch already imported (grader/sandbox/zygote.py); None: each sandbox starts its own Python.
-    """
-
-    kit: Path
-    manifest: Manifest
-    rubric: Rubric
-    timeout: float
-    fingerprint: str
-    limits: tuple[str, ...] = ()
-    details: bool = False
-    alone: bool = True
-    zygote: Path | None = None
-
-
-def load_setup(
-    kit: Path,
-    timeout: float = DEFAULT_TIMEOUT_S,
-    limits: Sequence[str] = (),
-    details: bool = False,
-) -> Setup:
-    """The kit's manifest (of the suites present) and rubric; ManifestError/RubricError if bad."""
-    return Setup(
-        kit=kit,
-        manifest=load_manifest(kit / MANIFEST).present_in(kit),
-        rubric=load_rubric(kit / RUBRIC),
-        timeout=timeout,
-        fingerprint=kit_fingerprint(kit, timeout, limits),
-        limits=tuple(limits),
-        details=details,
-    )
-
-
 def missing_flags(staged: Staged) -> list[str]:
     """`missing:<exercise>` for each exercise file the submission lacks (it scores 0)."""
     return [f"missing:{name}" for name in EXERCISES if name not in staged.exercises]
 
 
-def outcome_flags(run: Run, result: Result) -> list[str]:
-    """Flags of a run worth an instructor's look.
-
-    timeout: a call or the whole run ran out of time. crashed: the submission's process died
-    during a test (the sandbox says so in the test's message), or pytest itself ended abnormally.
-    """
-    flags = []
-    if run.timed_out or any(t.outcome == "timeout" for t in result.tests):
-        flags.append("timeout")
-    abnormal_exit = not run.timed_out and any(code not in (0, 1) for code in run.exit_codes)
-    if abnormal_exit or any(SANDBOX_CRASH.search(t.message) for t in result.tests):
-        flags.append("crashed")
-    return flags
-
-
-def run_notes(run: Run, timeout: float) -> list[str]:
-    if run.timed_out:
-        return [f"The test run hit its time limit ({timeout:g} s): unfinished tests score 0."]
-    if any(code not in (0, 1) for code in run.exit_codes):
-        return [f"The test run ended abnormally (pytest exit status "
-                f"{', '.join(map(str, run.exit_codes))})."]
-    return []
-
-
-def grade_staged(setup: Setup, staged: Staged) -> tuple[Result, list[str]]:
-    """Run every suite on a staged submission; (result, flags).
-
-    Alone, as `grade` does: two pytest children where there are two cores. In a batch, one
-    child and one worker: the batch already keeps every core busy with a submission each, and
-    a second child would only add its start-up to every grading; the child is forked with
-    pytest already imported, the worker with NumPy and PyTorch.
-    """
-    run = run_suites(setup.kit, staged.folder, EXERCISES, setup.timeout, setup.details,
-                     setup.limits, split=setup.alone, zygote=setup.zygote,
-                     forked=not setup.alone)
-    result = score_report(run.report, setup.manifest, setup.rubric)
-    result.notes += [*staged.notes, *run_notes(run, setup.timeout)]
-    return result, outcome_flags(run, result)
-
-
-Grade = Callable[[Setup, Staged], tuple[Result, list[str]]]
+Grade = Callable[[Setup, Staged], Graded]
 
 
 def unscored_result(setup: Setup, note: str) -> Result:
@@ -327,15 +245,16 @@ class Job:
     refused: str = ""
 
 
-def plan(entry: Entry, files: StudentFiles, setup: Setup, staging: Path, force: bool) -> Job:
-    """Stage the entry and compare its hash with the last grading's."""
+def plan(entry: Entry, files: StudentFiles, fingerprint: str, staging: Path, force: bool) -> Job:
+    """Stage the entry and compare its hash (under the kit's `fingerprint`) with the last
+    grading's."""
     job = Job(entry, files)
     try:
         job.staged = stage_submission(entry.path, staging / entry.student)
     except SubmissionError as err:
         job.refused = str(err)
         return job
-    job.digest = submission_digest(job.staged, setup.fingerprint)
+    job.digest = submission_digest(job.staged, fingerprint)
     last = None if force else read_record(files)
     if last is not None and last[0] == job.digest:
         job.kept = last[1]
@@ -356,19 +275,28 @@ def refuse(job: Job, setup: Setup) -> Row:
 
 
 def grade_job(job: Job, setup: Setup, grade: Grade) -> Row:
-    """Grade one staged submission and write its outputs; runs on a pool thread."""
+    """Grade one staged submission and write its outputs; runs on a pool thread.
+
+    A grading the grader could not carry out is no grade: its row has the flag `grader-error`
+    and no points, its feedback says why, and no record is kept, so the next run regrades it.
+    """
     assert job.staged is not None
     started = time.monotonic()
     try:
-        result, flags = grade(setup, job.staged)
-    except Exception as err:  # the grader's own failure: flagged, and retried on the next run
-        result = unscored_result(setup, f"The grader failed: {type(err).__name__}: {err}")
-        row = row_of(job.entry.student, result, ["grader-error"], time.monotonic() - started)
-        write_outputs(job.files, result, feedback_text(job.entry.student, job.staged.kind,
-                                                       result), record=None)
+        graded = grade(setup, job.staged)
+    except Exception as err:  # GraderError, or a bug of the grader's: never the student's zero
+        why = str(err) if isinstance(err, GraderError) else f"{type(err).__name__}: {err}"
+        result = unscored_result(setup, f"The grader failed: {why}")
+        row = Row(job.entry.student, {}, None, result.max_score, ("grader-error",),
+                  round(time.monotonic() - started, 1))
+        feedback = (f"Grading of {job.entry.student} ({job.staged.kind}): not graded\n\n"
+                    f"The grader failed, through no fault of the submission: {why}\n")
+        write_outputs(job.files, result, feedback, record=None)
         return row
+    result = graded.result
     result.seconds = time.monotonic() - started
-    row = row_of(job.entry.student, result, [*missing_flags(job.staged), *flags], result.seconds)
+    row = row_of(job.entry.student, result, [*missing_flags(job.staged), *graded.flags],
+                 result.seconds)
     record = {"digest": job.digest, "row": row_to_record(row)}
     write_outputs(job.files, result, feedback_text(job.entry.student, job.staged.kind, result),
                   record)
@@ -387,6 +315,7 @@ class BatchReport:
     kept: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    grader_errors: list[str] = field(default_factory=list)  # not graded: the grader failed
     interrupted: bool = False
 
 
@@ -404,7 +333,8 @@ def default_jobs() -> int:
 
 def outcome_note(row: Row) -> str:
     flags = f" [{';'.join(row.flags)}]" if row.flags else ""
-    return f"{row.total:g}/{row.max_total:g}{flags}"
+    points = "not graded" if row.total is None else f"{row.total:g}/{row.max_total:g}"
+    return f"{points}{flags}"
 
 
 def run_batch(
@@ -416,13 +346,18 @@ def run_batch(
     timeout: float = DEFAULT_TIMEOUT_S,
     limits: Sequence[str] = (),
     stream: TextIO | None = None,
-    grade: Grade = grade_staged,
+    grade: Grade | None = None,
     kit: Path | None = None,
 ) -> BatchReport:
-    """Grade every submission of `folder` (or of its `shard`) into the gradebook `out`."""
+    """Grade every submission of `folder` (or of its `shard`) into the gradebook `out`.
+
+    `grade`: the kit's own `grade_submission` unless given (the kit's tests give fakes).
+    """
     stream = stream if stream is not None else sys.stderr
     jobs = jobs or default_jobs()
-    setup = load_setup(kit or kit_root(), timeout, limits)
+    kit = kit or kit_root()
+    setup = load_setup(kit, timeout, limits)
+    fingerprint = kit_fingerprint(kit, timeout, limits)
     students = students_folder(out)
     entries, skipped = find_entries(folder, out)
     chosen = set(select([e.student for e in entries], shard))
@@ -432,7 +367,7 @@ def run_batch(
         stream.write(line + "\n")
     done: dict[str, Row] = {}
     with tempfile.TemporaryDirectory(prefix="grade-batch-") as staging:
-        planned = [plan(e, StudentFiles(students / e.student), setup, Path(staging), force)
+        planned = [plan(e, StudentFiles(students / e.student), fingerprint, Path(staging), force)
                    for e in entries]
         for job in planned:
             if job.refused:
@@ -448,11 +383,13 @@ def run_batch(
                      f"{len(todo)} to grade with {jobs} jobs\n")
         write_gradebook(done.values(), out)
         # The zygote serves the kit's own grading only: another `grade` (a test's) never asks it.
-        preload = bool(todo) and grade is grade_staged
+        preload = bool(todo) and grade is None
         with running_zygote() if preload else contextlib.nullcontext() as zygote:
             setup = replace(setup, alone=False, zygote=zygote)
-            report.interrupted = grade_all(todo, setup, grade, jobs, out, done, report, stream)
+            report.interrupted = grade_all(todo, setup, grade or grade_submission, jobs, out,
+                                           done, report, stream)
     report.rows = sorted(done.values(), key=lambda r: r.student)
+    report.grader_errors = [row.student for row in report.rows if not row.graded]
     return report
 
 

@@ -6,8 +6,10 @@ The columns are the contract's, in its order:
     total, max_total, flags, seconds
 
 `flags` lists outcomes worth a look (timeout, refused, crashed, ...) joined by ";", empty when
-none. Everything here is pure (rows in, text out) except `write_gradebook`, `read_gradebook` and
-`write_histogram_png`, which only move that text to and from files.
+none. A row the grader could not grade (`grader-error`, not the submission's doing) has empty
+point cells, never 0: it is no grade. Everything here is pure (rows in, text out) except
+`write_gradebook`, `read_gradebook` and `write_histogram_png`, which only move that text to
+and from files.
 """
 
 from __future__ import annotations
@@ -33,18 +35,25 @@ class GradebookError(ValueError):
 
 @dataclass(frozen=True)
 class Row:
-    """One student's line of the gradebook. `points` maps every exercise to its points."""
+    """One student's line of the gradebook. `points` maps every exercise to its points; an
+    ungraded row (`graded` False: the grader failed) has none and no total."""
 
     student: str
     points: Mapping[str, float]
-    total: float
+    total: float | None
     max_total: float
     flags: tuple[str, ...] = ()
     seconds: float = 0.0
 
+    @property
+    def graded(self) -> bool:
+        return self.total is not None
 
-def format_number(value: float, decimals: int = 2) -> str:
-    """`15.0` -> "15", `11.666` -> "11.67": rounded, without trailing zeros."""
+
+def format_number(value: float | None, decimals: int = 2) -> str:
+    """`15.0` -> "15", `11.666` -> "11.67": rounded, without trailing zeros; None -> ""."""
+    if value is None:
+        return ""
     text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
 
@@ -52,7 +61,8 @@ def format_number(value: float, decimals: int = 2) -> str:
 def row_to_record(row: Row) -> dict[str, str]:
     """The row as the CSV's strings, keyed by column."""
     record = {"student": row.student}
-    record.update({name: format_number(row.points.get(name, 0.0)) for name in EXERCISES})
+    record.update({name: format_number(row.points.get(name, 0.0) if row.graded else None)
+                   for name in EXERCISES})
     record["total"] = format_number(row.total)
     record["max_total"] = format_number(row.max_total)
     record["flags"] = ";".join(sorted(set(row.flags)))
@@ -63,10 +73,11 @@ def row_to_record(row: Row) -> dict[str, str]:
 def record_to_row(record: Mapping[str, str], where: str = "gradebook") -> Row:
     """Parse one CSV record back into a Row; `where` names it in errors."""
     try:
+        graded = record["total"] != ""
         return Row(
             student=record["student"],
-            points={name: float(record[name]) for name in EXERCISES},
-            total=float(record["total"]),
+            points={name: float(record[name]) for name in EXERCISES} if graded else {},
+            total=float(record["total"]) if graded else None,
             max_total=float(record["max_total"]),
             flags=tuple(flag for flag in record["flags"].split(";") if flag),
             seconds=float(record["seconds"]),
@@ -203,12 +214,14 @@ def summarize(
     `results` are the students' result JSONs (for the failed tests); `exercise_max` the rubric's
     points per exercise, when known.
     """
-    totals = [row.total for row in rows]
+    graded = [row for row in rows if row.graded]  # an ungraded row has no points to count
+    totals = [row.total for row in graded if row.total is not None]
     max_total = max((row.max_total for row in rows), default=0.0)
     return Summary(
         students=len(rows),
         exercise_means={
-            name: statistics.fmean(row.points.get(name, 0.0) for row in rows) if rows else 0.0
+            name: statistics.fmean(row.points.get(name, 0.0) for row in graded) if graded
+            else 0.0
             for name in EXERCISES
         },
         exercise_max=dict(exercise_max or {}),

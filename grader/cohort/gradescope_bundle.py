@@ -132,8 +132,8 @@ def refusal_results(message: str, seconds: float) -> dict[str, Any]:
 
 def autograde(root: Path, kit: Path) -> dict[str, Any]:
     """Grade `root/submission` with the kit; Gradescope's results.json as data."""
-    from grader.cohort.batch import grade_staged, load_setup
     from grader.grading.formats import gradescope_json
+    from grader.grading.pipeline import grade_submission, load_setup
     from grader.grading.submission import SubmissionError, stage_submission
 
     started = time.monotonic()
@@ -144,7 +144,7 @@ def autograde(root: Path, kit: Path) -> dict[str, Any]:
         except SubmissionError as err:
             seconds = time.monotonic() - started
             return refusal_results(f"Your submission was refused: {err}", seconds)
-        result, _ = grade_staged(setup, staged)
+        result = grade_submission(setup, staged).result
     result.seconds = time.monotonic() - started
     data = gradescope_json(result)
     if result.notes:
@@ -153,11 +153,18 @@ def autograde(root: Path, kit: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m grader.cohort.gradescope_bundle ROOT`: always leaves a results.json behind."""
+    """`python -m grader.cohort.gradescope_bundle ROOT`: a results.json behind, unless the
+    grader could not grade here (GraderError): then no results at all, so that Gradescope shows
+    the submission as failed to autograde, never a score of 0 (exit status 2, one line)."""
+    from grader.grading.pipeline import GraderError
+
     root = Path(argv[1] if len(argv) > 1 else "/autograder")
     started = time.monotonic()
     try:
         data = autograde(root, kit_root())  # the bundle's own copy of the kit
+    except GraderError as err:
+        print(f"The autograder cannot grade on this machine: {err}", file=sys.stderr)
+        return 2
     except Exception as err:  # Gradescope shows this output; a traceback helps nobody there
         data = refusal_results(f"The autograder failed ({type(err).__name__}: {err}); "
                                "tell your instructor.", time.monotonic() - started)

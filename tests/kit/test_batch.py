@@ -21,16 +21,9 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli.cohort import batch_command, summary_command
-from grader.cohort.batch import (
-    BatchError,
-    BatchReport,
-    Setup,
-    find_entries,
-    outcome_flags,
-    run_batch,
-    student_id,
-)
+from grader.cohort.batch import BatchError, BatchReport, find_entries, run_batch, student_id
 from grader.cohort.gradebook import COLUMNS, read_gradebook
+from grader.grading.pipeline import Graded, GraderError, Setup, outcome_flags
 from grader.grading.results import GradedExercise, GradedTest, Result
 from grader.grading.rubric import RUBRIC, load_rubric
 from grader.grading.runner import Run
@@ -100,7 +93,7 @@ class FakeGrader:
         self.interrupt_on = interrupt_on
         self.log = log
 
-    def __call__(self, setup: Setup, staged: Staged) -> tuple[Result, list[str]]:
+    def __call__(self, setup: Setup, staged: Staged) -> Graded:
         student = staged.folder.name
         self.graded.append(student)
         if student == self.interrupt_on and self.log is not None:
@@ -108,13 +101,15 @@ class FakeGrader:
             assert self.log.interrupted.wait(timeout=30), "the batch did not see the interrupt"
         if student == "explodes":
             raise OSError("disk on fire")
+        if student == "unstartable":
+            raise GraderError("the sandbox did not start: no user namespaces")
         exercises = [
             GradedExercise(name, 10.0 if "# right" in (staged.folder / f"{name}.py").read_text()
                            else 0.0, 10.0)
             for name in staged.exercises
         ]
         score = sum(e.score for e in exercises)
-        return Result(score, 10.0 * len(EXERCISES), exercises, []), []
+        return Graded(Result(score, 10.0 * len(EXERCISES), exercises, []), [])
 
 
 def make_cohort(folder: Path, students: dict[str, str]) -> Path:
@@ -189,16 +184,25 @@ def test_interrupted_batch_keeps_what_it_finished(cohort: Path, tmp_path: Path) 
     assert rest.graded == ["cat", "dan"]
 
 
-def test_grader_failure_is_flagged_and_retried(tmp_path: Path) -> None:
-    cohort = make_cohort(tmp_path / "subs", {"explodes": "# right\n", "fine": "# right\n"})
+def test_grader_failure_is_flagged_without_points_and_retried(tmp_path: Path) -> None:
+    cohort = make_cohort(tmp_path / "subs", {"explodes": "# right\n", "fine": "# right\n",
+                                             "unstartable": "# right\n"})
     report, _ = batch(cohort, tmp_path / "out", FakeGrader())
     rows = {row.student: row for row in report.rows}
-    assert rows["explodes"].flags == ("grader-error",) and rows["explodes"].total == 0
+    for student in ("explodes", "unstartable"):
+        assert rows[student].flags == ("grader-error",) and rows[student].total is None
+    assert report.grader_errors == ["explodes", "unstartable"]
+    csv_rows = {line.split(",")[0]: line for line in
+                (tmp_path / "out" / "gradebook.csv").read_text().splitlines()}
+    assert csv_rows["unstartable"].startswith("unstartable,,,,,,,,"), csv_rows["unstartable"]
+    assert rows["fine"].total == 20.0
     feedback = (tmp_path / "out" / "students" / "explodes" / "feedback.txt").read_text()
-    assert "OSError: disk on fire" in feedback
+    assert "OSError: disk on fire" in feedback and "not graded" in feedback
+    feedback = (tmp_path / "out" / "students" / "unstartable" / "feedback.txt").read_text()
+    assert "no user namespaces" in feedback
     again = FakeGrader()
     batch(cohort, tmp_path / "out", again)
-    assert again.graded == ["explodes"]
+    assert again.graded == ["explodes", "unstartable"]
 
 
 def test_refused_entry_gets_a_zero_row_with_its_reason(tmp_path: Path) -> None:

@@ -10,9 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli.cohort import merge_command
-from grader.cohort.batch import Setup, run_batch
+from grader.cohort.batch import run_batch
 from grader.cohort.gradebook import COLUMNS, Row, read_gradebook
 from grader.cohort.shards import Shard, ShardError, parse_shard, select, shard_of
+from grader.grading.pipeline import Graded, Setup
 from grader.grading.results import GradedExercise, Result
 from grader.grading.submission import Staged
 from grader.kit import EXERCISES
@@ -47,13 +48,13 @@ def test_no_shard_selects_everyone() -> None:
     assert select(STUDENTS, None) == STUDENTS
 
 
-def points_grader(setup: Setup, staged: Staged) -> tuple[Result, list[str]]:
+def points_grader(setup: Setup, staged: Staged) -> Graded:
     """A stand-in grader: an exercise file scores the number written in it."""
     exercises = [
         GradedExercise(name, float((staged.folder / f"{name}.py").read_text()), 10.0)
         for name in staged.exercises
     ]
-    return Result(sum(e.score for e in exercises), 60.0, exercises, []), []
+    return Graded(Result(sum(e.score for e in exercises), 60.0, exercises, []), [])
 
 
 def test_shards_then_merge_give_the_gradebook_of_one_batch(tmp_path: Path) -> None:
