@@ -83,9 +83,16 @@ def grade_submission(
     run = run_suites(setup.kit, staged.folder, exercises, setup.timeout, setup.details,
                      setup.limits, split=setup.alone, zygote=setup.zygote,
                      forked=not setup.alone)
+    error = run.report.get("sandbox", {}).get("error")
+    if error:
+        raise GraderError(first_line(error))
     result = score_report(run.report, setup.manifest, setup.rubric, exercises)
     result.notes += [*staged.notes, *run_notes(run, setup.timeout, verbose)]
     return Graded(result, outcome_flags(run, result))
+
+
+def first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
 
 
 def run_notes(run: Run, timeout: float, verbose: bool = False) -> list[str]:

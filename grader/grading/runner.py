@@ -120,10 +120,16 @@ def read_report(path: Path) -> dict[str, Any]:
 
 def merge_reports(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """One report holding the tests and collectors of several (one per child)."""
+    sandbox: dict[str, Any] = {}
+    for report in reports:  # the same mode in every child; an error from any of them
+        facts = report.get("sandbox")
+        if isinstance(facts, dict):
+            sandbox.update({k: v for k, v in facts.items() if k != "error" or v})
     return {
         "tests": [t for r in reports for t in r.get("tests", [])],
         "collectors": [c for r in reports for c in r.get("collectors", [])],
         "duration": max((r.get("duration", 0.0) for r in reports), default=0.0),
+        "sandbox": sandbox,
     }
 
 

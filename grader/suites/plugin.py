@@ -32,8 +32,12 @@ if TYPE_CHECKING:
     from grader.sandbox.client import SandboxImpl, WorkerClient
 
 SANDBOX = pytest.StashKey["WorkerClient"]()
+# pytest_json_modifyreport is given no config: the session's, kept at configure.
+PLUGIN_CONFIG: dict[str, pytest.Config] = {}
 # What the submission printed during each stage of a test ("setup", "call"), for the report.
 OUTPUT = pytest.StashKey[dict[str, str]]()
+# Why the sandbox could not start, when it could not (the grader's failure, not the submission's).
+SANDBOX_BROKEN = pytest.StashKey[str]()
 # A failed stage's output kept in the JSON report: `grade -v` shows less than this.
 OUTPUT_KEPT = 4000
 
@@ -143,14 +147,24 @@ def sandbox_client(config: pytest.Config) -> WorkerClient:
 
 
 def sandbox_impl(request: pytest.FixtureRequest, exercise: str) -> SandboxImpl:
-    from grader.sandbox.client import SandboxImpl, SubmissionFault
+    from grader.sandbox.client import SandboxError, SandboxImpl, SubmissionFault
 
+    broken = request.config.stash.get(SANDBOX_BROKEN, None)
+    if broken is not None:
+        pytest.fail(broken, pytrace=False)
     client = sandbox_client(request.config)
     client.take_output()  # printed between tests: it belongs to none
     try:
         return SandboxImpl(client, exercise)
     except ExerciseImportError as err:
         why = str(err)
+    except SandboxError as err:
+        # No worker ever served this test: nothing here is the submission's doing. The report
+        # says so at its top (`pytest_json_modifyreport`) and the run stops: the grader then
+        # writes no score at all.
+        why = str(err)
+        request.config.stash[SANDBOX_BROKEN] = why
+        request.session.shouldstop = "the sandbox could not start"
     except SubmissionFault as err:
         # A fixture may fail only with an Exception or pytest's own outcomes (pytest keeps no
         # state for others); the line names the fault as a call would, for the scorer.
@@ -179,6 +193,27 @@ def pytest_json_runtest_metadata(
     if len(text) > OUTPUT_KEPT:
         text = text[:OUTPUT_KEPT] + f"\n[... {len(text) - OUTPUT_KEPT} more characters not shown]"
     return {"submission_output": {call.when: text}}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_json_modifyreport(json_report: dict[str, Any]) -> None:
+    """The sandbox's own facts at the top of the report: the isolation mode that ran, and why
+    it could not start, if it could not (`"sandbox": {"isolation": ..., "error": ...}`)."""
+    config = PLUGIN_CONFIG.get("config")
+    if config is None or not config.getoption("--sandbox"):
+        return
+    client = config.stash.get(SANDBOX, None)
+    facts: dict[str, str] = {}
+    if client is not None:
+        facts["isolation"] = client.mode
+    broken = config.stash.get(SANDBOX_BROKEN, None)
+    if broken is not None:
+        facts["error"] = broken
+    json_report["sandbox"] = facts
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    PLUGIN_CONFIG["config"] = config
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
