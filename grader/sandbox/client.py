@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from grader.kit import UPDATES_IN_PLACE, kit_root
-from grader.sandbox.isolation.linux import default_mode
+from grader.sandbox.isolation import default_mode
 from grader.sandbox.limits import MINIMAL_PATH, Limits
 from grader.sandbox.runtime.loading import ExerciseImportError
 from grader.sandbox.runtime.wire import (
@@ -62,7 +62,7 @@ from grader.sandbox.runtime.wire import (
 from grader.sandbox.zygote import ForkedSupervisor, ZygoteError, fork_supervisor
 
 SUPERVISOR_BOOT = ("import sys; sys.path.insert(0, {!r}); "
-                   "from grader.sandbox.isolation.linux import main; main(sys.argv[1])")
+                   "from grader.sandbox.isolation.supervisor import main; main(sys.argv[1])")
 STOP_GRACE_S = 10.0
 SIGNAL_HINTS = {
     signal.SIGSEGV: "a crash in native code",

@@ -6,7 +6,7 @@ grades hundreds of submissions, so it starts one *zygote* instead:
 
     grade batch
       ├─ zygote      python -I, a clean environment, NumPy and PyTorch imported; forks on request
-      │    └─ supervisor (a fork: grader/sandbox/isolation/linux.py, as `python -I` would run it)
+      │    └─ supervisor (a fork: isolation/supervisor.py, as `python -I` would run it)
       │         └─ keeper └─ worker (a fork, not an exec: the libraries are already there)
       └─ pytest child ─ proxy: asks the zygote for a sandbox over a Unix socket
 
@@ -74,7 +74,7 @@ def zygote_env() -> dict[str, str]:
 
 def preload(modules: Sequence[str]) -> None:
     """Import `modules` (those that are installed), and the runtime code of a worker."""
-    for name in (*modules, "grader.sandbox.isolation.linux", "grader.sandbox.runtime.worker"):
+    for name in (*modules, "grader.sandbox.isolation.supervisor", "grader.sandbox.runtime.worker"):
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
 
@@ -114,7 +114,7 @@ def serve(socket_path: str, modules: Sequence[str]) -> None:
 
 def supervise(connection: socket.socket) -> None:
     """In the forked child: take the request's descriptors, answer our pid, become a supervisor."""
-    from grader.sandbox.isolation.linux import supervise_spec
+    from grader.sandbox.isolation.supervisor import supervise_spec
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     data, fds, _, _ = socket.recv_fds(connection, MAX_SPEC_BYTES, SUPERVISOR_FDS + len(SPEC_FDS))

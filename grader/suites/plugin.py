@@ -219,7 +219,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> str | None:
     if not config.getoption("--sandbox"):
         return None
-    from grader.sandbox.isolation.linux import default_mode
+    from grader.sandbox.isolation import default_mode
 
     mode = config.getoption("--sandbox-isolation")
     return f"sandbox: {default_mode() if mode == 'auto' else mode} isolation (docs/security.md)"

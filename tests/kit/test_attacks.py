@@ -65,7 +65,7 @@ import pytest
 from grader.authoring.stubs import make_stub
 from grader.kit import EXERCISES, kit_root
 from grader.sandbox.client import InputModified, SandboxImpl, WorkerClient
-from grader.sandbox.isolation.linux import default_mode
+from grader.sandbox.isolation import default_mode
 from grader.sandbox.limits import Limits
 
 if sys.version_info >= (3, 11):

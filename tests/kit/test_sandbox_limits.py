@@ -20,7 +20,7 @@ import pytest
 from grader.grading.scoring import outcome_of
 from grader.kit import kit_root
 from grader.sandbox.client import SandboxImpl, SubmissionCrashed, SubmissionTimeout, WorkerClient
-from grader.sandbox.isolation.linux import default_mode
+from grader.sandbox.isolation import default_mode
 from grader.sandbox.limits import THREAD_VARS, Limits
 from grader.sandbox.runtime.loading import ExerciseImportError
 from grader.sandbox.zygote import running_zygote
