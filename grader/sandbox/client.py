@@ -47,7 +47,7 @@ import numpy as np
 
 from grader.kit import UPDATES_IN_PLACE, kit_root
 from grader.sandbox.isolation import default_mode
-from grader.sandbox.limits import MINIMAL_PATH, Limits
+from grader.sandbox.limits import MINIMAL_PATH, Limits, driver_env
 from grader.sandbox.runtime.loading import ExerciseImportError
 from grader.sandbox.runtime.wire import (
     Channel,
@@ -241,7 +241,7 @@ class WorkerClient:
         output = os.open(self.output_path, os.O_WRONLY | os.O_APPEND)
         spec = {
             "source": str(self.source), "kit": str(kit_root()), "python": sys.executable,
-            "mode": self.mode, "limits": self.limits.to_json(),
+            "mode": self.mode, "limits": self.limits.to_json(), "env": driver_env(os.environ),
             "fds": {"requests": requests_r, "replies": replies_w, "output": output},
         }
         try:

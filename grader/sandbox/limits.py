@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import resource
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,11 @@ UNITS = {"": 1, "k": KiB, "m": MiB, "g": GiB}
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 MINIMAL_PATH = "/usr/local/bin:/usr/bin:/bin"
+# What the GPU's driver and CUDA read from the environment: where the driver's libraries are
+# (containers put them in folders of their own), and which devices this process may use. The
+# worker sees the GPU exactly when the grader does; nothing else of the grader's goes through.
+DRIVER_VARS = ("LD_LIBRARY_PATH", "CUDA_VISIBLE_DEVICES")
+DRIVER_PREFIXES = ("NVIDIA_",)
 
 
 @dataclass(frozen=True)
@@ -124,9 +130,17 @@ def apply_rlimits(limits: Limits, uid: int) -> None:
         resource.setrlimit(which, (value, value))
 
 
-def worker_env(home: str, tmp: str) -> dict[str, str]:
-    """The worker's whole environment: nothing of the grader's (no tokens, no paths of its own)."""
-    env = {"PATH": MINIMAL_PATH, "HOME": home, "LANG": "C.UTF-8", "TMPDIR": tmp,
+def driver_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables of `environ` that the GPU's driver and CUDA need (DRIVER_VARS)."""
+    return {name: value for name, value in environ.items()
+            if name in DRIVER_VARS or name.startswith(DRIVER_PREFIXES)}
+
+
+def worker_env(home: str, tmp: str, driver: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The worker's whole environment: nothing of the grader's (no tokens, no paths of its own)
+    but the GPU driver's variables (`driver_env`), so that it sees the GPU the grader sees."""
+    env = {**(driver or {}), "PATH": MINIMAL_PATH, "HOME": home, "LANG": "C.UTF-8",
+           "TMPDIR": tmp,
            # getpass.getuser() reads these first: a user id of its own has no passwd entry.
            "USER": "sandbox", "LOGNAME": "sandbox"}
     env.update(dict.fromkeys(THREAD_VARS, "1"))

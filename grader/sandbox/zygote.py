@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.kit import kit_root
-from grader.sandbox.limits import MINIMAL_PATH, THREAD_VARS
+from grader.sandbox.limits import MINIMAL_PATH, THREAD_VARS, driver_env
 from grader.sandbox.runtime.wire import wait_ready
 
 # What a submission's worker would import anyway, and is slow to: PyTorch alone is seconds.
@@ -66,7 +66,10 @@ def zygote_env() -> dict[str, str]:
     One thread per library, as in a worker: a process forked with a thread pool running would
     inherit its locks but not its threads.
     """
-    return {"PATH": MINIMAL_PATH, "LANG": "C.UTF-8", **dict.fromkeys(THREAD_VARS, "1")}
+    return {"PATH": MINIMAL_PATH, "LANG": "C.UTF-8", **dict.fromkeys(THREAD_VARS, "1"),
+            # The dynamic loader reads LD_LIBRARY_PATH once, at start: a forked worker finds
+            # the GPU driver's libraries only if the zygote started with it.
+            **driver_env(os.environ)}
 
 
 # --- the zygote ------------------------------------------------------------------------------

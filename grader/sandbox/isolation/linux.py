@@ -33,8 +33,19 @@ WORKER_FDS = 5  # stdin, stdout, stderr, requests, replies
 TREE_MEMORY_MARGIN = 256 * 2**20
 # User ids given to sandboxes of their own: far above any real account.
 PRIVATE_UIDS = 1_000_000_000
-WORKER_BOOT = ("import sys; sys.path.insert(0, {!r}); "
+# Run with -S (no site: no .pth file runs, so nothing of an editable install's finder or path
+# reaches the worker): the whole sys.path is set here, from `worker_sys_path`.
+WORKER_BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
                "from grader.sandbox.runtime.worker import main; main()")
+# The kit's folders that no submission may read: hidden tests, solutions, history.
+PRIVATE_FOLDERS = ("tests", "solutions", ".git")
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 1024, 2048, 1 << 21, 1 << 24
+MNT_DETACH = 2
+# Per-mount options of /proc/self/mountinfo that a read-only remount must keep (in a user
+# namespace they are locked: dropping one is refused).
+MOUNT_OPTIONS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
+                 "noatime": MS_NOATIME, "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME,
+                 "strictatime": MS_STRICTATIME}
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -125,12 +136,32 @@ def copy_runtime(kit_copy: Path) -> None:
         path.chmod(0o755 if path.is_dir() else 0o644)
 
 
-def python_paths(kit: Path) -> list[Path]:
-    """The folders of the Python installation the worker runs on (the grader's own).
+def reaches_kit(path: Path, kit: Path) -> bool:
+    """Whether `path` on sys.path would let an import reach the kit's private folders: the kit's
+    root or a folder above it (`import solutions`), or a folder inside a private one."""
+    return kit.is_relative_to(path) or any(
+        path.is_relative_to(kit / private) for private in PRIVATE_FOLDERS)
 
-    Its prefixes, and the folders on sys.path outside them (a venv may reach another's
-    site-packages through a .pth file), but never the kit itself: an editable install puts the
-    kit's root on sys.path, and the worker must not see the hidden tests.
+
+def worker_sys_path(kit: Path) -> list[str]:
+    """The worker's whole sys.path, less its own code's folder: this Python's (the standard
+    library, site-packages, and what their .pth files added: a venv may reach another's
+    site-packages), never an entry that reaches the kit (`reaches_kit`). However the kit was
+    installed (editable: its root is on sys.path; a venv inside the checkout), nothing of its
+    tests or solutions can be imported.
+    """
+    kept = []
+    for entry in dict.fromkeys(sys.path):
+        if not entry or not os.path.isabs(entry):  # "" and relative: the current folder
+            continue
+        if not reaches_kit(Path(entry).resolve(), kit):
+            kept.append(entry)
+    return kept
+
+
+def python_paths(kit: Path) -> list[Path]:
+    """The folders of the Python installation the worker runs on (the grader's own), to bind
+    into its root: its prefixes, and the folders of its sys.path outside them.
     """
     found: list[Path] = []
     for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
@@ -139,11 +170,9 @@ def python_paths(kit: Path) -> list[Path]:
             raise RuntimeError(f"the Python installation {path} holds the kit: the worker would "
                                "see the hidden tests; install the kit outside it")
         found.append(path)
-    for entry in sys.path:
-        path = Path(entry or ".").resolve()
-        if path.is_dir() and not kit.is_relative_to(path) and not any(
-            path.is_relative_to(kit / private) for private in ("tests", "solutions", ".git")
-        ):
+    for entry in worker_sys_path(kit):
+        path = Path(entry).resolve()
+        if path.is_dir():
             found.append(path)
     return [
         path for path in dict.fromkeys(found)
@@ -162,8 +191,57 @@ def bind_readonly(source: Path, root: Path) -> None:
     if not source.exists():
         return
     target.mkdir(parents=True, exist_ok=True)
-    mount(str(source), target, None, MS_BIND)
-    mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    # With every mount below it (GPU drivers often live in one: /usr/local/nvidia, or single
+    # library files bound by nvidia-container-toolkit), each then made read-only: a recursive
+    # bind keeps each submount's own flags, writable ones included.
+    mount(str(source), target, None, MS_BIND | MS_REC)
+    for mount_point, flags in mounts_below(target):
+        try:
+            mount(None, mount_point, None,
+                  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | flags)
+        except OSError:  # one that cannot be made read-only is not shown at all
+            check(libc.umount2(os.fsencode(mount_point), MNT_DETACH), f"umount {mount_point}")
+
+
+def mounts_below(target: Path) -> list[tuple[str, int]]:
+    """(mount point, its per-mount flags) of every mount at or below `target`, outermost first,
+    from /proc/self/mountinfo."""
+    found = []
+    top = str(target)
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        mount_point = unescape_mountinfo(fields[4])
+        if mount_point == top or mount_point.startswith(top.rstrip("/") + "/"):
+            options = fields[5].split(",")
+            found.append((mount_point, sum(MOUNT_OPTIONS.get(o, 0) for o in set(options))))
+    return sorted(found, key=lambda item: item[0].count("/"))
+
+
+def unescape_mountinfo(text: str) -> str:
+    """mountinfo writes a space, tab, newline or backslash in a path as an octal escape."""
+    for code in ("\\040", "\\011", "\\012", "\\134"):
+        text = text.replace(code, chr(int(code[1:], 8)))
+    return text
+
+
+def protect_kit(kit: Path) -> None:
+    """In `drop` mode (no namespaces: the worker sees the real file system), make the kit's
+    private folders unreadable to every other user, the worker's among them (its user id is one
+    of its own, in no group). Only the folders' own modes change: without search permission on
+    them, nothing below can be reached. Raises PermissionError, with the fix, where it cannot.
+    """
+    for name in PRIVATE_FOLDERS:
+        path = kit / name
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o007:
+                path.chmod(mode & ~0o007)
+        except FileNotFoundError:
+            continue
+        except OSError as err:
+            raise PermissionError(f"{path} is readable by other users and could not be made "
+                                  f"private ({err.strerror}): run `chmod o-rwx {path}` as its "
+                                  "owner, then grade again") from None
 
 
 def build_root(box: Path, spec: dict[str, Any], limits: Limits, uid: int) -> None:

@@ -33,8 +33,10 @@ from grader.sandbox.isolation.linux import (
     build_root,
     populate,
     prctl,
+    protect_kit,
     sandbox_uid,
     unshare,
+    worker_sys_path,
 )
 from grader.sandbox.limits import Limits, apply_rlimits, worker_env
 
@@ -71,14 +73,15 @@ def start_worker(spec: dict[str, Any], limits: Limits, root: Path, uid: int | No
         # Everything else goes; status_fd (close-on-exec) stays to report a failed exec.
         os.closerange(WORKER_FDS, status_fd)
         os.closerange(status_fd + 1, os.sysconf("SC_OPEN_MAX"))
-        home = str(root / "submission")
+        env = worker_env(str(root / "submission"), str(root / "tmp"), spec.get("env", {}))
+        paths = [str(root / "kit"), *spec["sys_path"]]
         if spec.get("preloaded"):
-            become_worker(root, worker_env(home, str(root / "tmp")), status_fd)
+            become_worker(root, paths, env, status_fd)
         # -I: isolated (no user site, no PYTHON* variables, no script folder on sys.path);
-        # -B: no bytecode written; -u: output unbuffered, so each test sees its own prints.
-        os.execve(spec["python"], [spec["python"], "-I", "-B", "-u", "-c",
-                                   WORKER_BOOT.format(str(root / "kit"))],
-                  worker_env(home, str(root / "tmp")))
+        # -S: no site (sys.path is exactly `paths`); -B: no bytecode written; -u: output
+        # unbuffered, so each test sees its own prints.
+        os.execve(spec["python"], [spec["python"], "-I", "-S", "-B", "-u", "-c", WORKER_BOOT,
+                                   json.dumps(paths)], env)
     except PermissionError as err:
         report({"error": f"the worker could not start as user {uid}: {err} (the Python "
                          "installation must be readable by every user)"}, status_fd)
@@ -95,7 +98,7 @@ def data_in_use() -> int:
     return 0
 
 
-def become_worker(root: Path, env: dict[str, str], status_fd: int) -> None:
+def become_worker(root: Path, paths: list[str], env: dict[str, str], status_fd: int) -> None:
     """Run the worker in this process, forked from a zygote (grader/sandbox/zygote.py) that is
     already `python -I -B` with the libraries imported: what `python -u -c WORKER_BOOT` would set up
     (environment, sys.path, unbuffered streams on fds 0 to 2, fresh random seeds), then serve.
@@ -117,7 +120,11 @@ def become_worker(root: Path, env: dict[str, str], status_fd: int) -> None:
     prctl(PR_SET_DUMPABLE, 1)
     os.environ.clear()
     os.environ.update(env)
-    sys.path[0] = str(root / "kit")
+    sys.path[:] = paths
+    # The zygote ran site: an editable install's finder would still map the kit's packages.
+    sys.meta_path[:] = [finder for finder in sys.meta_path
+                        if not type(finder).__module__.startswith("__editable__")]
+    sys.path_importer_cache.clear()
     for name in ("grader", "grader.sandbox", "grader.sandbox.runtime"):
         module = sys.modules.get(name)
         if module is not None:
@@ -282,6 +289,9 @@ def run_keeper(spec: dict[str, Any], limits: Limits, box: Path, in_namespace: bo
     """Build the worker's world, start it, keep it until it ends, end its tree, report."""
     uid = spec["uid"]
     join_cgroup(group)
+    spec["sys_path"] = worker_sys_path(Path(spec["kit"]).resolve())
+    if spec["mode"] == "drop":
+        protect_kit(Path(spec["kit"]).resolve())
     if in_namespace:
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         build_root(box, spec, limits, uid)
