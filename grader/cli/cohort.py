@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from grader.cli.common import BadCall, kit_folder, limit_option, timeout_option
+from grader.cli.common import BadCall, isolation_option, kit_folder, limit_option, timeout_option
 from grader.cohort.shards import Shard
 
 
@@ -40,6 +40,7 @@ def parse_shard_option(
               help="Grade only the K-th of N slices (for a CI matrix; then `grade merge`).")
 @timeout_option("one submission's test run")
 @limit_option("each submission")
+@isolation_option
 @click.pass_context
 def batch_command(
     ctx: click.Context,
@@ -50,6 +51,7 @@ def batch_command(
     shard: Shard | None,
     timeout: float,
     limits: tuple[str, ...],
+    isolation: str,
 ) -> None:
     """Grade every submission in DIR into a gradebook.
 
@@ -62,7 +64,7 @@ def batch_command(
 
     try:
         report = run_batch(folder, out, jobs=jobs, force=force, shard=shard, timeout=timeout,
-                           limits=limits)
+                           limits=limits, isolation=isolation)
     except (BatchError, ManifestError, RubricError) as err:
         raise BadCall(str(err)) from None
     click.echo(

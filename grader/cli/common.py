@@ -98,6 +98,27 @@ def timeout_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., An
         help=f"Seconds {what} may take; unfinished tests score 0.")
 
 
+def check_isolation(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Refuse a mode this machine cannot give, in one line, before anything is graded."""
+    from grader.sandbox.isolation import unavailable
+
+    why = unavailable(value)
+    if why is not None:
+        raise BadCall(why)
+    return value
+
+
+def isolation_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--isolation MODE`: where the submission's code runs (docs/security.md)."""
+    from grader.sandbox.isolation import MODES
+
+    return click.option(
+        "--isolation", type=click.Choice(("auto", *MODES)), default="auto", show_default=True,
+        callback=check_isolation,
+        help="Where the submission runs: auto picks the strongest mode this machine allows "
+        "(docs/security.md says what each guarantees).")(command)
+
+
 def require_solutions(kit: Path, why: str) -> None:
     """Refuse an instructor's command in a student's copy (which has no solutions/)."""
     if not (kit / "solutions").is_dir():

@@ -24,6 +24,7 @@ from grader.cli.common import (
     BadCall,
     GradeGroup,
     emit,
+    isolation_option,
     kit_folder,
     limit_option,
     output_options,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 @click.option("--reference", is_flag=True, help="Grade the reference solutions (instructors).")
 @timeout_option("the whole test run")
 @limit_option("the submission")
+@isolation_option
 @output_options
 @click.version_option(__version__, prog_name="grade")
 @click.pass_context
@@ -56,6 +58,7 @@ def main(
     reference: bool,
     timeout: float,
     limits: tuple[str, ...],
+    isolation: str,
     exercises: tuple[str, ...],
     json_path: Path | None,
     gradescope_path: Path | None,
@@ -74,7 +77,7 @@ def main(
     source, label = submission_source(kit, submission, reference)
     manifest, rubric = scoring_inputs(kit)
     setup = Setup(kit, manifest, rubric, timeout, limits,
-                  details=verbose or gradescope_path is not None)
+                  details=verbose or gradescope_path is not None, isolation=isolation)
     selected = tuple(e for e in EXERCISES if e in exercises) or EXERCISES
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:

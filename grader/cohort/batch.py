@@ -348,6 +348,7 @@ def run_batch(
     stream: TextIO | None = None,
     grade: Grade | None = None,
     kit: Path | None = None,
+    isolation: str = "auto",
 ) -> BatchReport:
     """Grade every submission of `folder` (or of its `shard`) into the gradebook `out`.
 
@@ -356,7 +357,7 @@ def run_batch(
     stream = stream if stream is not None else sys.stderr
     jobs = jobs or default_jobs()
     kit = kit or kit_root()
-    setup = load_setup(kit, timeout, limits)
+    setup = load_setup(kit, timeout, limits, isolation=isolation)
     fingerprint = kit_fingerprint(kit, timeout, limits)
     students = students_folder(out)
     entries, skipped = find_entries(folder, out)

@@ -41,6 +41,7 @@ class Setup:
     `alone`: one submission has the machine (`grade`, Gradescope: two pytest children where there
     are two cores); in a batch, one core each. `zygote`: the socket of a batch's zygote, which
     forks the sandboxes with NumPy and PyTorch imported (grader/sandbox/zygote.py).
+    `isolation`: where the worker runs (grader/sandbox/isolation; `auto`: the strongest here).
     """
 
     kit: Path
@@ -51,6 +52,7 @@ class Setup:
     details: bool = False
     alone: bool = True
     zygote: Path | None = None
+    isolation: str = "auto"
 
 
 def load_setup(
@@ -58,10 +60,11 @@ def load_setup(
     timeout: float = DEFAULT_TIMEOUT_S,
     limits: Sequence[str] = (),
     details: bool = False,
+    isolation: str = "auto",
 ) -> Setup:
     """The kit's manifest (of the suites present) and rubric; ManifestError/RubricError if bad."""
     return Setup(kit, load_manifest(kit / MANIFEST).present_in(kit), load_rubric(kit / RUBRIC),
-                 timeout, tuple(limits), details)
+                 timeout, tuple(limits), details, isolation=isolation)
 
 
 @dataclass
@@ -82,7 +85,7 @@ def grade_submission(
     """
     run = run_suites(setup.kit, staged.folder, exercises, setup.timeout, setup.details,
                      setup.limits, split=setup.alone, zygote=setup.zygote,
-                     forked=not setup.alone)
+                     forked=not setup.alone, isolation=setup.isolation)
     error = run.report.get("sandbox", {}).get("error")
     if error:
         raise GraderError(first_line(error))

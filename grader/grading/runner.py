@@ -69,6 +69,7 @@ def pytest_command(
     details: bool = False,
     limits: Sequence[str] = (),
     zygote: Path | None = None,
+    isolation: str = "auto",
 ) -> list[str]:
     """The child's command line: run `test_files` on the exercise files in `impl`.
 
@@ -85,6 +86,7 @@ def pytest_command(
         "-q", f"--tb={'short' if details else 'line'}", "--impl", str(impl), "--sandbox",
         *(f"--sandbox-limit={limit}" for limit in limits),
         *([f"--sandbox-zygote={zygote}"] if zygote is not None else []),
+        f"--sandbox-isolation={isolation}",
         *map(str, test_files),
     ]
 
@@ -234,6 +236,7 @@ def run_suites(
     split: bool = True,
     zygote: Path | None = None,
     forked: bool = False,
+    isolation: str = "auto",
 ) -> Run:
     """Run the suites of `exercises` on the exercise files in `impl`, within `timeout` seconds.
 
@@ -250,8 +253,8 @@ def run_suites(
         reports = [Path(tmp) / f"report-{i}.json" for i in range(len(groups))]
         logs = [Path(tmp) / f"pytest-{i}.log" for i in range(len(groups))]
         procs = [
-            start(pytest_command(kit, impl, files, report, details, limits, zygote), kit, log,
-                  forked)
+            start(pytest_command(kit, impl, files, report, details, limits, zygote, isolation),
+                  kit, log, forked)
             for files, report, log in zip(groups, reports, logs, strict=True)
         ]
         timed_out = False

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from grader.kit import exercise_of_test_file, kit_root, visibility_of_test_file
+from grader.sandbox.isolation import MODES
 from grader.sandbox.runtime.loading import ExerciseImportError, load_exercise
 
 if TYPE_CHECKING:
@@ -70,10 +71,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--sandbox-isolation",
-        choices=("auto", "namespaces", "drop", "none"),
+        choices=("auto", *MODES),
         default="auto",
-        help="how the worker is isolated (auto: namespaces as root where the kernel allows, "
-        "else drop as root, none for other users); see docs/security.md",
+        help="how the worker is isolated (auto: the strongest this machine allows); see "
+        "docs/security.md",
     )
     group.addoption(
         "--sandbox-limit",

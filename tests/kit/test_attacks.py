@@ -16,7 +16,8 @@ plus `[[zip_entries]]` of its own: name, and text or link) or notebook (one cell
 exercise:<name> per exercise file, after the `untagged` cells). `[links]` makes symbolic links
 ({kit}: the kit's root). `exercises` are graded with --exercise (default: all six), `limits`
 go to `grade --limit`, and `needs` names the isolation the guarantee depends on
-(docs/security.md): "namespaces", or "root" (namespaces or drop); elsewhere the attack is skipped.
+(docs/security.md): "namespaces" (namespaces or rootless: a root of the worker's own), or
+"root" (those or drop: a user of its own); elsewhere the attack is skipped.
 
 `[expect]`: `attacked` (the exercise carrying the attack), `score` (its points: 0 for a stub
 and an attack), `deserved` (tests its honest part may pass; no other test may), `message` and
@@ -85,7 +86,9 @@ DEFAULT_SECONDS = 60.0  # one grading, several running at once on two cores
 SKIPPED_FOLDERS = {".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".ruff_cache",
                    ".hypothesis", "node_modules"}
 ISOLATION = default_mode()
-NEEDS = {"namespaces": {"namespaces"}, "root": {"namespaces", "drop"}}
+# "namespaces": a root of the worker's own (the kit and the host's /tmp not in it); "root": a
+# user id or PID namespace of its own, and the kit's private folders unreadable to it.
+NEEDS = {"namespaces": {"namespaces", "rootless"}, "root": {"namespaces", "rootless", "drop"}}
 
 
 # --- the catalogue ---------------------------------------------------------------------------

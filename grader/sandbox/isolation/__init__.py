@@ -17,7 +17,11 @@ The modes, chosen by the grader (`auto`: the strongest this machine allows, `def
   supervisor is the keeper, a child subreaper (a double fork or setsid still leaves every
   process below it); the worker runs as a user id of its own in a private staging folder.
   The kit's private folders are made unreadable to other users first (`protect_kit`).
-- `none` (not root, or asked for): as `drop`, but the worker runs as the grader's own user.
+- `rootless` (not root, Linux with user namespaces): the `namespaces` picture inside a user
+  namespace of the grader's own: the same small root, no network, its own PID and IPC; the
+  worker keeps the user's id (the only one mapped) but no capability.
+- `none` (asked for, or where nothing above is possible): as `drop`, but the worker runs as the
+  grader's own user and can read whatever that user can: feedback, not evidence.
 
 Modules: `linux` (the system calls, the worker's root), `supervisor` (the processes: keeper,
 worker, clean-up). May import: `grader.kit`, `grader.sandbox.limits`. This package's own
@@ -33,20 +37,50 @@ import sys
 
 from grader.kit import kit_root
 
-MODES = ("namespaces", "drop", "none")
+MODES = ("namespaces", "rootless", "drop", "none")
+# Modes where the submission cannot read the kit's files: a grade that is evidence.
+HIDES_KIT = frozenset({"namespaces", "rootless", "drop"})
 PROBE_BOOT = ("import sys; sys.path.insert(0, {!r}); "
-              "from grader.sandbox.isolation.linux import probe; probe()")
+              "from grader.sandbox.isolation.linux import probe; probe(sys.argv[1])")
+
+
+# Who may ask for each mode (the rest is the kernel's to allow, tried by `probe`).
+NEEDS_ROOT = {"namespaces": True, "drop": True, "rootless": False}
+
+
+@functools.cache
+def can_run(mode: str) -> bool:
+    """Whether this machine can give the worker `mode` (namespaces are tried in a process of
+    their own: a kernel or container may refuse them)."""
+    if mode == "none":
+        return os.name == "posix"
+    if not sys.platform.startswith("linux") or NEEDS_ROOT[mode] != (os.geteuid() == 0):
+        return False
+    if mode == "drop":  # root without namespaces: only a change of user id is needed
+        return True
+    probe = subprocess.run(
+        [sys.executable, "-I", "-c", PROBE_BOOT.format(str(kit_root())), mode],
+        capture_output=True, timeout=60, check=False,
+    )
+    return probe.returncode == 0
 
 
 @functools.cache
 def default_mode() -> str:
-    """`namespaces` as root where the kernel lets us make them, `drop` as root where it does
-    not (a container without CAP_SYS_ADMIN), `none` for any other user."""
-    if os.geteuid() != 0:
-        return "none"
-    probe = subprocess.run(
-        [sys.executable, "-I", "-c", PROBE_BOOT.format(str(kit_root()))],
-        capture_output=True, timeout=60, check=False,
-    )
-    return "namespaces" if probe.returncode == 0 else "drop"
+    """`auto`: the strongest mode this machine allows. As root `namespaces` where the kernel
+    lets us make them, else `drop` (a container without CAP_SYS_ADMIN); for any other user
+    `rootless` where user namespaces are allowed (some hardened kernels and AppArmor rules
+    refuse them), else `none`."""
+    return next((mode for mode in ("namespaces", "rootless", "drop") if can_run(mode)), "none")
+
+
+def unavailable(mode: str) -> str | None:
+    """Why this machine cannot give the worker `mode`, in one line; None where it can."""
+    if mode == "auto" or can_run(mode):
+        return None
+    why = {"namespaces": "needs root with CAP_SYS_ADMIN (a default container lacks it)",
+           "rootless": "needs a non-root user on Linux with user namespaces allowed",
+           "drop": "needs root on Linux",
+           "none": "needs a POSIX system"}[mode]
+    return f"--isolation {mode} {why}; --isolation auto picks the strongest mode here"
 

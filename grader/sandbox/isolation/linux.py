@@ -18,7 +18,7 @@ from grader.kit import EXERCISES
 from grader.sandbox.limits import Limits
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
-CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
+CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWUSER = 0x20000000, 0x40000000, 0x10000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
@@ -41,6 +41,7 @@ WORKER_BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
 PRIVATE_FOLDERS = ("tests", "solutions", ".git")
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 1024, 2048, 1 << 21, 1 << 24
 MNT_DETACH = 2
+CAPABILITY_VERSION_3 = 0x20080522
 # Per-mount options of /proc/self/mountinfo that a read-only remount must keep (in a user
 # namespace they are locked: dropping one is refused).
 MOUNT_OPTIONS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
@@ -80,14 +81,37 @@ def sandbox_uid(limits: Limits) -> int:
 
 
 
-def probe() -> None:
-    """Exit 0 if this process can make the namespaces and mounts of the `namespaces` mode."""
+def probe(mode: str = "namespaces") -> None:
+    """Exit 0 if this process can make the namespaces and mounts of `mode` (namespaces, or
+    rootless: the same inside a user namespace of its own)."""
     try:
+        if mode == "rootless":
+            enter_user_namespace()
         unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
         mount(None, "/", None, MS_REC | MS_PRIVATE)
         mount("tmpfs", tempfile.gettempdir(), "tmpfs", MS_NOSUID | MS_NODEV, "size=1m")
     except OSError:
         sys.exit(1)
+
+
+def enter_user_namespace(more_flags: int = 0) -> None:
+    """Enter a new user namespace (and `more_flags`' namespaces, owned by it), where this
+    process keeps its own user and group ids (mapped to themselves: files keep their owners)
+    and has every capability, over the namespaces it owns only. No group can be added to it.
+    """
+    uid, gid = os.getuid(), os.getgid()
+    unshare(CLONE_NEWUSER | more_flags)
+    Path("/proc/self/setgroups").write_text("deny")
+    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+
+
+def drop_capabilities() -> None:
+    """Give up every capability (of a user namespace's creator): what an exec as a non-zero
+    user id would do, for a worker forked without one."""
+    header = (ctypes.c_uint32 * 2)(CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: two words each, empty
+    check(libc.capset(header, data), "capset")
 
 
 # --- the worker's files ----------------------------------------------------------------------

@@ -31,6 +31,8 @@ from grader.sandbox.isolation.linux import (
     WORKER_BOOT,
     WORKER_FDS,
     build_root,
+    drop_capabilities,
+    enter_user_namespace,
     populate,
     prctl,
     protect_kit,
@@ -63,6 +65,8 @@ def start_worker(spec: dict[str, Any], limits: Limits, root: Path, uid: int | No
             os.setresuid(uid, uid, uid)
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         prctl(PR_SET_NO_NEW_PRIVS, 1)
+        if spec["mode"] == "rootless":  # the user namespace's capabilities stay with the keeper
+            drop_capabilities()
         os.chdir(root / "submission")
         devnull = os.open(os.devnull, os.O_RDWR)
         # The worker's fds 0 to 4: stdin, stdout, stderr, requests, replies (runtime/wire.py).
@@ -321,20 +325,26 @@ def supervise_spec(spec: dict[str, Any]) -> None:
     os.setsid()
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     limits = Limits.from_json(spec["limits"])
-    spec["uid"] = None if spec["mode"] == "none" else sandbox_uid(limits)
+    # A user id of its own as root; rootless and none can only keep the user's.
+    spec["uid"] = None if spec["mode"] in ("none", "rootless") else sandbox_uid(limits)
     box = Path(tempfile.mkdtemp(prefix="kit-sandbox-"))
     # Memory for the whole tree: the worker's own limit, and room for its libraries' pages and
     # the keeper. Per process, RLIMIT_DATA gives a MemoryError first.
     root = os.geteuid() == 0
     group = memory_cgroup(limits.memory_bytes + TREE_MEMORY_MARGIN) if root else None
     try:
-        if spec["mode"] == "namespaces":
+        if spec["mode"] in ("namespaces", "rootless"):
             try:
-                unshare(CLONE_NEWPID)  # the keeper, forked next, is PID 1 of a new PID namespace
+                # The keeper, forked next, is PID 1 of a new PID namespace (rootless: inside a
+                # user namespace of its own, where it may make the others and mount).
+                if spec["mode"] == "rootless":
+                    enter_user_namespace(CLONE_NEWPID)
+                else:
+                    unshare(CLONE_NEWPID)
             except PermissionError as err:
                 raise PermissionError(
-                    f"{err}: namespaces need CAP_SYS_ADMIN (a default container lacks it); "
-                    "--sandbox-isolation auto or drop run a weaker sandbox (docs/security.md)"
+                    f"{err}: {spec['mode']} isolation is refused on this machine; "
+                    "--isolation auto picks what it allows (docs/security.md)"
                 ) from None
             keeper = os.fork()
             if keeper == 0:
@@ -353,7 +363,7 @@ def supervise_spec(spec: dict[str, Any]) -> None:
         report({"error": f"the sandbox could not start: {err}"})
     finally:
         remove_cgroup(group)
-        if spec["mode"] == "namespaces":
+        if spec["mode"] in ("namespaces", "rootless"):
             with contextlib.suppress(OSError):  # never recursive: nothing to delete out here
                 os.rmdir(box)  # its contents lived in the keeper's mount namespace
         else:
