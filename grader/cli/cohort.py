@@ -163,8 +163,7 @@ def summary_command(gradebook: Path, students: Path | None, png: Path | None) ->
 @click.option("--torch-index", metavar="URL", envvar="KIT_TORCH_INDEX",
               default=TORCH_CPU_INDEX, show_default=True,
               help="The index of PyTorch's CPU-only wheels from which setup.sh installs torch "
-              "(Gradescope has no GPU), e.g. a mirror of it. Default: $KIT_TORCH_INDEX, else "
-              "PyTorch's own.")
+              "(Gradescope has no GPU), e.g. a mirror of it; $KIT_TORCH_INDEX sets it too.")
 def gradescope_bundle_command(out: Path, torch_index: str) -> None:
     """Build a Gradescope autograder zip.
 
