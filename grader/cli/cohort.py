@@ -6,12 +6,12 @@ Their work lives in grader/cohort/.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
 
 from grader.cli.common import BadCall, isolation_option, kit_folder, limit_option, timeout_option
+from grader.cohort.gradescope_bundle import TORCH_CPU_INDEX
 from grader.cohort.shards import Shard
 
 
@@ -162,14 +162,16 @@ def summary_command(gradebook: Path, students: Path | None, png: Path | None) ->
 
 @click.command("gradescope-bundle")
 @click.argument("out", metavar="OUT.zip", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--torch-index", metavar="URL", default=os.environ.get("KIT_TORCH_INDEX"),
-              help="Install torch from this package index in setup.sh (e.g. PyTorch's CPU-only "
-              "wheels: a far smaller image). Default: $KIT_TORCH_INDEX, else the usual index.")
-def gradescope_bundle_command(out: Path, torch_index: str | None) -> None:
+@click.option("--torch-index", metavar="URL", envvar="KIT_TORCH_INDEX",
+              default=TORCH_CPU_INDEX, show_default=True,
+              help="The index of PyTorch's CPU-only wheels from which setup.sh installs torch "
+              "(Gradescope has no GPU), e.g. a mirror of it; $KIT_TORCH_INDEX sets it too.")
+def gradescope_bundle_command(out: Path, torch_index: str) -> None:
     """Build a Gradescope autograder zip.
 
-    It holds setup.sh (installs the kit), run_autograder (grades /autograder/submission into
-    /autograder/results/results.json) and the kit itself.
+    It holds setup.sh (installs the kit, torch in its CPU build), constraints.txt (the version
+    of each package installed here, which setup.sh installs), run_autograder (grades
+    /autograder/submission into /autograder/results/results.json) and the kit itself.
     """
     from grader.cohort.gradescope_bundle import BundleError, build_bundle
 

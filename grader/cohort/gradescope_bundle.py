@@ -4,7 +4,10 @@ Gradescope unpacks the bundle into /autograder/source, runs `setup.sh` once to b
 image, then for each submission puts the student's files in /autograder/submission, runs
 /autograder/run_autograder and reads /autograder/results/results.json. The bundle:
 
-    setup.sh          installs Python, a virtual environment and the kit (numpy, torch, ...)
+    setup.sh          installs Python, a virtual environment and the kit (numpy, torch, ...),
+                      PyTorch's CPU build, every package at its version in constraints.txt
+    constraints.txt   `==` pins of the kit's dependencies and theirs, as installed where the
+                      bundle was built: every build of the image grades with the same packages
     run_autograder    runs `python -m grader.cohort.gradescope_bundle /autograder` in the kit
     kit/              the kit: grader/, solutions/, tests/public, tests/hidden, manifest, rubric
 
@@ -15,33 +18,55 @@ let a test run the same `run_autograder` against a stand-in folder tree.
 from __future__ import annotations
 
 import json
+import platform
 import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from grader.kit import EXERCISES, kit_root
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: pytest depends on tomli there, so it is always installed with the kit.
+    import tomli as tomllib
+
 # What the autograder needs of the kit (no kit tests, no stubs, no notebooks).
 KIT_PARTS = ("pyproject.toml", "README.md", "LICENSE", "grader", "solutions",
              "tests/public", "tests/hidden", "tests/manifest.json", "tests/rubric.toml")
 
+# PyTorch's index of CPU-only wheels: Gradescope's machines have no GPU, and the default build of
+# torch for Linux brings several GB of CUDA libraries.
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+CONSTRAINTS = "constraints.txt"
+
 SETUP_SH = """\
 #!/usr/bin/env bash
 # Gradescope runs this once, building the autograder's image (Ubuntu): Python, a virtual
-# environment, and the kit with its dependencies (numpy, torch, pytest, ...).
+# environment, and the kit with its dependencies (numpy, torch, pytest, ...), each at the
+# version pinned in constraints.txt, torch in its CPU build from PyTorch's index.
 set -euo pipefail
 SOURCE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends python3 python3-venv python3-pip
+# The pins were made on one Python version; another one may lack a wheel for some of them.
+have="$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+if [ "$have" != "{python}" ]; then
+  echo "warning: $SOURCE/{constraints} was made with Python {python}, this image has $have:" \\
+       "if pip finds no version for a pin, build the bundle with Python $have" >&2
+fi
 python3 -m venv "$ROOT/venv"
 "$ROOT/venv/bin/python" -m pip install -q --upgrade pip
-{torch_line}"$ROOT/venv/bin/python" -m pip install -q -e "$SOURCE/kit"
+# The default index for every package, PyTorch's as well for torch: the pin of torch names its
+# CPU build, which only PyTorch's index has.
+"$ROOT/venv/bin/python" -m pip install -q -c "$SOURCE/{constraints}" \\
+    --extra-index-url "{torch_index}" -e "$SOURCE/kit"
 "$ROOT/venv/bin/python" -c "import numpy, torch, pytest, nbformat, click; print('kit ready')"
 """
 
@@ -73,29 +98,89 @@ def kit_files(kit: Path) -> Iterator[tuple[Path, str]]:
                 yield path, f"kit/{path.relative_to(kit).as_posix()}"
 
 
-def setup_script(torch_index: str | None) -> str:
-    """setup.sh; `torch_index` installs torch from that index first (e.g. PyTorch's CPU wheels)."""
-    torch_line = (
-        f'"$ROOT/venv/bin/python" -m pip install -q torch --index-url "{torch_index}"\n'
-        if torch_index else ""
+def setup_script(torch_index: str = TORCH_CPU_INDEX) -> str:
+    """setup.sh; torch comes from `torch_index`, PyTorch's CPU wheels or a mirror of them."""
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return SETUP_SH.format(torch_index=torch_index, python=python, constraints=CONSTRAINTS)
+
+
+def kit_dependencies(kit: Path) -> list[str]:
+    """The `dependencies` of the kit's pyproject.toml: what setup.sh's `pip install` starts from."""
+    try:
+        return list(tomllib.loads((kit / "pyproject.toml").read_text())["project"]["dependencies"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as err:
+        raise BundleError(f"cannot read the dependencies in {kit / 'pyproject.toml'}: "
+                          f"{err}") from None
+
+
+def installed_versions(requirements: Iterable[str]) -> dict[str, str]:
+    """{name: version} installed here of `requirements` and everything they require, following
+    each package's requirements whose markers hold here (extras included when asked for)."""
+    # packaging reads requirements as pip does; pytest depends on it, so it comes with the kit.
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    versions: dict[str, str] = {}
+    done: set[tuple[str, str]] = set()  # (package, extra): an extra may add requirements later
+    todo = [Requirement(r) for r in requirements]
+    while todo:
+        requirement = todo.pop()
+        name = canonicalize_name(requirement.name)
+        new = {(name, canonicalize_name(e)) for e in requirement.extras} | {(name, "")}
+        new -= done
+        if not new:
+            continue
+        try:
+            dist = metadata.distribution(requirement.name)
+        except metadata.PackageNotFoundError:
+            raise BundleError(f"{requirement.name} is not installed here, so its version "
+                              "cannot be pinned: install the kit first") from None
+        versions[name] = dist.version
+        done |= new
+        for _, extra in new:
+            for line in dist.requires or []:
+                needed = Requirement(line)
+                if needed.marker is None or needed.marker.evaluate({"extra": extra}):
+                    todo.append(needed)
+    return versions
+
+
+def constraints_text(kit: Path) -> str:
+    """constraints.txt: an `==` pin of each package the kit needs, as installed here.
+
+    torch's pin names its CPU build (`+cpu`) whichever build is installed here: the release is
+    the one the kit was tested with, and Gradescope has no GPU.
+    """
+    from packaging.version import Version
+
+    versions = installed_versions(kit_dependencies(kit))
+    versions["torch"] = f"{Version(versions['torch']).public}+cpu"
+    header = (
+        "# The versions the kit was tested with: those installed where `grade gradescope-bundle`\n"
+        f"# built this bundle, with Python {platform.python_version()} on {platform.system()} "
+        f"{platform.machine()}.\n"
+        "# setup.sh installs the kit with `pip install -c` this file (a constraint installs\n"
+        "# nothing by itself: it fixes the version of what the kit requires).\n"
     )
-    return SETUP_SH.format(torch_line=torch_line)
+    return header + "".join(f"{name}=={version}\n" for name, version in sorted(versions.items()))
 
 
-def build_bundle(kit: Path, out: Path, torch_index: str | None = None) -> list[str]:
+def build_bundle(kit: Path, out: Path, torch_index: str = TORCH_CPU_INDEX) -> list[str]:
     """Write the autograder zip to `out`; returns the names it holds."""
     for needed in ("tests/hidden", "tests/manifest.json", "solutions"):
         if not (kit / needed).exists():
             raise BundleError(f"this copy of the kit has no {needed}: bundle from the "
                               "instructor's checkout")
+    constraints = constraints_text(kit)
     out.parent.mkdir(parents=True, exist_ok=True)
     names = []
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, text in (("setup.sh", setup_script(torch_index)),
-                           ("run_autograder", RUN_AUTOGRADER)):
+        for name, text, mode in (("setup.sh", setup_script(torch_index), 0o755),
+                                 ("run_autograder", RUN_AUTOGRADER, 0o755),
+                                 (CONSTRAINTS, constraints, 0o644)):
             info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
-            info.external_attr = 0o100755 << 16  # executable: Gradescope runs them directly
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (0o100000 | mode) << 16  # the scripts executable: Gradescope
+            info.compress_type = zipfile.ZIP_DEFLATED     # runs them directly
             archive.writestr(info, text)
             names.append(name)
         for path, name in kit_files(kit):
