@@ -27,11 +27,13 @@ import contextlib
 import hashlib
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -385,13 +387,35 @@ def run_batch(
         write_gradebook(done.values(), out)
         # The zygote serves the kit's own grading only: another `grade` (a test's) never asks it.
         preload = bool(todo) and grade is None
-        with running_zygote() if preload else contextlib.nullcontext() as zygote:
+        # Ctrl-C from here on stops the batch cleanly, keeping what it finished (grade_all).
+        zygote_running = running_zygote() if preload else contextlib.nullcontext()
+        with ctrl_c_interrupts(), zygote_running as zygote:
             setup = replace(setup, alone=False, zygote=zygote)
             report.interrupted = grade_all(todo, setup, grade or grade_submission, jobs, out,
                                            done, report, stream)
     report.rows = sorted(done.values(), key=lambda r: r.student)
     report.grader_errors = [row.student for row in report.rows if not row.graded]
     return report
+
+
+@contextlib.contextmanager
+def ctrl_c_interrupts() -> Iterator[None]:
+    """Ctrl-C (SIGINT) raises KeyboardInterrupt in this block, however the process was started.
+
+    A batch started with SIGINT ignored (a background job of a script, nohup-style, CI and cron
+    launchers) keeps the ignore, as Python does: it could then be stopped only by killing it,
+    losing the gradings in progress. A handler of the caller's own is left in place, and so is
+    everything outside the main thread, where no handler can be set.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) not in (signal.SIG_IGN, signal.SIG_DFL, None)):
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def grade_all(

@@ -36,6 +36,14 @@ INTERRUPT_GRACE_S = 5.0
 PYTEST_PRELOAD = ("pytest", "numpy", "pytest_jsonreport.plugin", "grader.suites.plugin",
                   "grader.sandbox.client")
 OUTPUT_TAIL = 4000
+# The pytest child's `python -c`: what `python -m pytest` does, except that SIGINT interrupts it
+# whatever it inherited. A process started with SIGINT ignored (a background job of a script,
+# nohup-style, CI and cron launchers) passes the ignore on to its children, and Python keeps it:
+# the runner's SIGINT at the time limit would do nothing, and the SIGKILL after the grace would
+# lose every test the child finished.
+PYTEST_BOOTSTRAP = ("import os, runpy, signal, sys; sys.path[0] = os.getcwd(); "
+                    "signal.signal(signal.SIGINT, signal.default_int_handler); "
+                    "runpy.run_module('pytest', run_name='__main__', alter_sys=True)")
 
 
 @dataclass
@@ -166,6 +174,9 @@ class ForkedPytest:
 
 def forked_pytest_main(args: list[str], kit: str, env: dict[str, str], log: str) -> None:
     """The forked child: what `python -m pytest ARGS` in `kit` with `env` would do."""
+    # The fork server hands on the SIGINT disposition of the process that started it, an ignore
+    # included (see PYTEST_BOOTSTRAP).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     os.setsid()  # a group of its own, as start_new_session gives a Popen child
     out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     for fd in (1, 2):
@@ -183,7 +194,7 @@ def forked_pytest_main(args: list[str], kit: str, env: dict[str, str], log: str)
 
 
 def pytest_launcher() -> list[str]:
-    return [sys.executable, "-m", "pytest"]
+    return [sys.executable, "-c", PYTEST_BOOTSTRAP]
 
 
 Child = subprocess.Popen[bytes] | ForkedPytest

@@ -18,7 +18,14 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.grading.runner import pytest_command, pytest_env, run_suites, shards, suite_files
+from grader.grading.runner import (
+    pytest_command,
+    pytest_env,
+    pytest_launcher,
+    run_suites,
+    shards,
+    suite_files,
+)
 from grader.grading.scoring import DID_NOT_FINISH
 from grader.kit import EXERCISES, kit_root
 
@@ -174,6 +181,8 @@ def test_the_child_reads_the_kits_configuration_only(monkeypatch: pytest.MonkeyP
     assert env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] == "1"
     files = suite_files(ROOT, ["losses"])
     command = pytest_command(ROOT, Path("/staged"), files, Path("/private/report.json"))
+    assert command[:len(pytest_launcher())] == pytest_launcher()
+    command = command[len(pytest_launcher()):]  # pytest's own arguments
     assert command[command.index("-c") + 1] == str(ROOT / "pyproject.toml")
     assert command[command.index("--rootdir") + 1] == str(ROOT)
     assert command[command.index("--impl") + 1] == str(Path("/staged"))
