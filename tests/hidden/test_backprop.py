@@ -110,6 +110,7 @@ def gradient_check_scenario(module, layer_sizes, activation, seed, X, labels):
 @pytest.mark.weight(1)
 @pytest.mark.parametrize("sizes", LAYER_SIZES)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.MLP.init", "backprop.MLP.forward", "backprop.MLP.activations")
 def test_forward_matches_reference(impl, ref, activation, sizes) -> None:
     layer_sizes = LAYER_SIZES[sizes]
     for seed, batch_size in [(0, 1), (42, 6)]:
@@ -123,6 +124,7 @@ def test_forward_matches_reference(impl, ref, activation, sizes) -> None:
 @pytest.mark.weight(4)
 @pytest.mark.parametrize("sizes", LAYER_SIZES)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.MLP.loss_and_grads", "backprop.MLP.backward")
 def test_loss_and_grads_match_reference(impl, ref, activation, sizes) -> None:
     layer_sizes = LAYER_SIZES[sizes]
     for seed, batch_size in [(1, 1), (2, 8)]:
@@ -136,6 +138,7 @@ def test_loss_and_grads_match_reference(impl, ref, activation, sizes) -> None:
 
 @pytest.mark.weight(3)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.MLP.backward")
 def test_backward_of_any_dlogits_matches_reference(impl, ref, activation) -> None:
     layer_sizes = LAYER_SIZES["3-layers"]
     X, _ = random_batch(3, layer_sizes, 5)
@@ -149,6 +152,7 @@ def test_backward_of_any_dlogits_matches_reference(impl, ref, activation) -> Non
 
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.numerical_gradient.perturbs-in-place")
 def test_numerical_gradient_through_params_matches_reference(impl, ref, activation) -> None:
     layer_sizes = [3, 4, 3]
     X, labels = random_batch(6, layer_sizes, 4)
@@ -159,6 +163,7 @@ def test_numerical_gradient_through_params_matches_reference(impl, ref, activati
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.MLP.backward")
 def test_backward_uses_the_last_forward(impl, ref) -> None:
     layer_sizes = LAYER_SIZES["2-layers"]
     X1, _ = random_batch(8, layer_sizes, 4)
@@ -173,6 +178,7 @@ def test_backward_uses_the_last_forward(impl, ref) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.MLP.backward.before-forward")
 def test_backward_before_forward_raises_runtime_error(impl) -> None:
     mlp = impl.MLP([2, 3, 2], "sigmoid", 0)
     try:
@@ -187,6 +193,7 @@ def test_backward_before_forward_raises_runtime_error(impl) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.all.inputs-unchanged")
 def test_inputs_are_not_modified(impl) -> None:
     layer_sizes = LAYER_SIZES["3-layers"]
     X, labels = random_batch(11, layer_sizes, 5)
@@ -209,6 +216,7 @@ def test_inputs_are_not_modified(impl) -> None:
 
 @pytest.mark.weight(1)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.all.stable-to-1e4")
 def test_large_inputs_stay_finite(impl, ref, activation) -> None:
     layer_sizes = LAYER_SIZES["2-layers"]
     X, labels = random_batch(13, layer_sizes, 6, scale=1e3)
@@ -223,6 +231,7 @@ def test_large_inputs_stay_finite(impl, ref, activation) -> None:
 
 @pytest.mark.weight(1)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.MLP.loss_and_grads")
 def test_float32_inputs(impl, ref, activation) -> None:
     layer_sizes = LAYER_SIZES["3-layers"]
     X, labels = random_batch(14, layer_sizes, 6)
@@ -235,6 +244,7 @@ def test_float32_inputs(impl, ref, activation) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.MLP.predict")
 def test_predict_matches_reference(impl, ref) -> None:
     layer_sizes = [4, 6, 5]
     X, _ = random_batch(15, layer_sizes, 11)
@@ -252,6 +262,9 @@ def weighted_tanh(weights: np.ndarray):
 
 @pytest.mark.weight(1)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.rule(
+    "backprop.numerical_gradient.central-differences", "backprop.all.float-dtype-kept",
+)
 def test_numerical_gradient_matches_reference(impl, ref, dtype) -> None:
     rng = np.random.default_rng(16)
     h = 1e-5 if dtype == "float64" else 1e-2
@@ -266,6 +279,7 @@ def test_numerical_gradient_matches_reference(impl, ref, dtype) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.numerical_gradient.restores-exactly")
 def test_numerical_gradient_restores_x_exactly_float32_default_h(impl) -> None:
     # Tiny values: x - 1e-5 + 1e-5 loses their low bits in float32.
     x = (np.random.default_rng(17).uniform(-1, 1, size=(4, 4)) * 1e-7).astype(np.float32)
@@ -277,6 +291,7 @@ def test_numerical_gradient_restores_x_exactly_float32_default_h(impl) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.relative_error.formula")
 def test_relative_error_matches_reference(impl, ref) -> None:
     rng = np.random.default_rng(18)
     for shape, scale in [((3,), 1.0), ((4, 5), 1e3), ((2, 3, 2), 1e-9), ((6,), 1e-5)]:
@@ -288,6 +303,7 @@ def test_relative_error_matches_reference(impl, ref) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.relative_error.shapes-equal")
 def test_relative_error_rejects_mismatched_shapes(impl) -> None:
     with expect_value_error("relative_error of shapes (3,) and (3, 1)",
                             "broadcasting would compare every pair of elements"):

@@ -69,6 +69,10 @@ def compare_fit(impl, ref, X: np.ndarray, y: np.ndarray, lr: float, epochs: int,
 @pytest.mark.weight(3)
 @pytest.mark.parametrize("lr", [1.0, 0.1], ids=["lr1", "lr0.1"])
 @pytest.mark.parametrize("seed", range(4), ids=lambda s: f"seed{s}")
+@pytest.mark.rule(
+    "perceptron.Perceptron.fit.rule", "perceptron.Perceptron.fit.mistakes",
+    "perceptron.Perceptron.fit.stops-after-clean-epoch",
+)
 def test_trajectory_on_separable_data_matches_reference(impl, ref, seed: int, lr: float) -> None:
     X, y = separable(seed)
     compare_fit(impl, ref, X, y, lr, 200, f"fit(separable data, seed {seed}, lr={lr})")
@@ -76,6 +80,7 @@ def test_trajectory_on_separable_data_matches_reference(impl, ref, seed: int, lr
 
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("seed", range(3), ids=lambda s: f"seed{s}")
+@pytest.mark.rule("perceptron.Perceptron.fit.rule", "perceptron.Perceptron.fit.mistakes")
 def test_trajectory_on_noisy_data_matches_reference(impl, ref, seed: int) -> None:
     X, y = noisy(seed)
     compare_fit(impl, ref, X, y, 1.0, 7, f"fit(random labels, seed {seed}, epochs=7)")
@@ -83,12 +88,14 @@ def test_trajectory_on_noisy_data_matches_reference(impl, ref, seed: int) -> Non
 
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("seed", range(3), ids=lambda s: f"seed{s}")
+@pytest.mark.rule("perceptron.Perceptron.fit.rule", "perceptron.Perceptron.predict")
 def test_trajectory_with_ties_on_integer_data_matches_reference(impl, ref, seed: int) -> None:
     X, y = integer_grid(seed)
     compare_fit(impl, ref, X, y, 1.0, 30, f"fit(integer features, seed {seed})")
 
 
 @pytest.mark.parametrize("seed", range(3), ids=lambda s: f"seed{s}")
+@pytest.mark.rule("perceptron.Perceptron.fit.stops-after-clean-epoch")
 def test_converges_and_separates_separable_data(impl, seed: int) -> None:
     X, y = separable(seed, n=30, d=2)
     p = impl.Perceptron(2)
@@ -101,6 +108,7 @@ def test_converges_and_separates_separable_data(impl, seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(2), ids=lambda s: f"seed{s}")
+@pytest.mark.rule("perceptron.Perceptron.net_input", "perceptron.Perceptron.predict")
 def test_net_input_and_predict_match_reference_after_fit(impl, ref, seed: int) -> None:
     X, y = noisy(seed)
     p, q = impl.Perceptron(2), ref.Perceptron(2)
@@ -114,16 +122,19 @@ def test_net_input_and_predict_match_reference_after_fit(impl, ref, seed: int) -
     assert_equal(labels, q.predict(X_new), "predict(X) after 3 epochs")
 
 
+@pytest.mark.rule("perceptron.Perceptron.fit.mistakes")
 def test_xor_mistakes_every_epoch_match_reference(impl, ref) -> None:
     X, y = np.array([[0, 0], [0, 1], [1, 0], [1, 1]]), np.array([0, 1, 1, 0])
     compare_fit(impl, ref, X, y, 1.0, 9, "fit(XOR, epochs=9)")
 
 
+@pytest.mark.rule("perceptron.Perceptron.fit.labels-0-1")
 def test_float_labels_are_accepted(impl, ref) -> None:
     X, y = separable(5, n=20, d=2)
     compare_fit(impl, ref, X, y.astype(float), 1.0, 50, "fit with y = 0.0 / 1.0 floats")
 
 
+@pytest.mark.rule("perceptron.Perceptron.attributes", "perceptron.Perceptron.fit.mistakes")
 def test_zero_epochs_runs_nothing(impl) -> None:
     X, y = np.array([[1.0, 1.0]]), np.array([1])
     p = impl.Perceptron(2)
@@ -138,11 +149,13 @@ def test_zero_epochs_runs_nothing(impl) -> None:
     assert_close(p.w, np.ones(2), "w after fit([[1, 1]], [1], epochs=1)", hint=RULE)
 
 
+@pytest.mark.rule("perceptron.Perceptron.fit.labels-0-1")
 def test_fit_rejects_fractional_labels(impl) -> None:
     with expect_value_error("fit with y = [0, 0.5, 1]", "y must hold only 0s and 1s"):
         impl.Perceptron(1).fit(np.array([[1.0], [2.0], [3.0]]), np.array([0, 0.5, 1]))
 
 
+@pytest.mark.rule("perceptron.Perceptron.x-shape")
 def test_fit_rejects_1d_X(impl) -> None:
     with expect_value_error("Perceptron(1).fit(X of shape (3,), y)", "X must have shape (N, 1)"):
         impl.Perceptron(1).fit(np.array([1.0, 2.0, 3.0]), np.array([0, 1, 1]))

@@ -173,6 +173,7 @@ KNOWN_FUNCTIONS = {
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 2)], ids=["5", "3x4", "2x3x2"])
 @pytest.mark.parametrize("function", KNOWN_FUNCTIONS)
+@pytest.mark.rule("backprop.numerical_gradient.central-differences")
 def test_numerical_gradient_of_known_functions(impl, function, shape) -> None:
     f, gradient = KNOWN_FUNCTIONS[function]
     x = np.random.default_rng(1).uniform(-2, 2, size=shape)
@@ -182,6 +183,7 @@ def test_numerical_gradient_of_known_functions(impl, function, shape) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("backprop.numerical_gradient.central-differences")
 def test_numerical_gradient_of_quadratic_form(impl) -> None:
     rng = np.random.default_rng(2)
     A = rng.standard_normal((4, 4))  # not symmetric: d(x^T A x)/dx = (A + A^T) x
@@ -192,6 +194,7 @@ def test_numerical_gradient_of_quadratic_form(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("backprop.numerical_gradient.central-differences")
 def test_numerical_gradient_uses_h(impl) -> None:
     # For f = sum(x^3), central differences give exactly 3x^2 + h^2: the h^2 shows which h ran.
     x = np.array([-1.5, 0.0, 0.5, 2.0])
@@ -203,6 +206,7 @@ def test_numerical_gradient_uses_h(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("backprop.numerical_gradient.perturbs-in-place")
 def test_numerical_gradient_sees_x_through_a_closure(impl) -> None:
     x = np.random.default_rng(3).uniform(-2, 2, size=(2, 3))
     result = impl.run(closure_scenario, x)
@@ -215,6 +219,7 @@ def test_numerical_gradient_sees_x_through_a_closure(impl) -> None:
 
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.rule("backprop.numerical_gradient.restores-exactly", "backprop.all.inputs-unchanged")
 def test_numerical_gradient_restores_x_exactly(impl, dtype) -> None:
     h = 1e-5 if dtype == "float64" else 1e-3
     # Values much smaller than h: there (x - h) + h and (x + h) - h are not x again.
@@ -231,6 +236,7 @@ def test_numerical_gradient_restores_x_exactly(impl, dtype) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.numerical_gradient.central-differences")
 def test_numerical_gradient_float32(impl) -> None:
     x = np.random.default_rng(5).uniform(-2, 2, size=(4, 3)).astype(np.float32)
     grad = impl.numerical_gradient(lambda v: float(np.sum(v.astype(np.float64) ** 2)), x, h=1e-2)
@@ -242,6 +248,7 @@ def test_numerical_gradient_float32(impl) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.relative_error.formula")
 def test_relative_error_formula(impl) -> None:
     a = np.array([[1.0, 2.0], [3.0, -4.0]])
     b = np.array([[1.0, 2.5], [2.0, -4.0]])
@@ -251,6 +258,7 @@ def test_relative_error_formula(impl) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.relative_error.formula")
 def test_relative_error_floor(impl) -> None:
     zeros = np.zeros(3)
     with strict_floats("relative_error(zeros, zeros)", hint="0 / 0: the floor 1e-8 prevents it"):
@@ -266,6 +274,7 @@ def test_relative_error_floor(impl) -> None:
 @pytest.mark.weight(1)
 @pytest.mark.parametrize("sizes", LAYER_SIZES)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.MLP.activations", "backprop.MLP.init", "backprop.MLP.forward")
 def test_forward_is_the_contract_network(impl, activation, sizes) -> None:
     layer_sizes, seed = LAYER_SIZES[sizes], 7
     X = np.random.default_rng(6).standard_normal((5, layer_sizes[0]))
@@ -289,6 +298,7 @@ def test_forward_is_the_contract_network(impl, activation, sizes) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.MLP.backward.before-forward")
 def test_backward_before_forward_raises(impl) -> None:
     mlp = impl.MLP([3, 4, 2])
     expect_runtime_error(lambda: mlp.backward(np.zeros((2, 2))), "MLP.backward before forward",
@@ -297,6 +307,7 @@ def test_backward_before_forward_raises(impl) -> None:
 
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.MLP.loss_and_grads", "backprop.MLP.backward")
 def test_loss_is_cross_entropy_of_forward(impl, activation) -> None:
     rng = np.random.default_rng(8)
     X, labels = rng.standard_normal((6, 3)), rng.integers(0, 4, size=6)
@@ -316,6 +327,7 @@ def test_loss_is_cross_entropy_of_forward(impl, activation) -> None:
 @pytest.mark.weight(4)
 @pytest.mark.parametrize("sizes", LAYER_SIZES)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.MLP.backward", "backprop.MLP.loss_and_grads")
 def test_gradient_check(impl, activation, sizes) -> None:
     layer_sizes = LAYER_SIZES[sizes]
     rng = np.random.default_rng(9)
@@ -347,6 +359,7 @@ def test_gradient_check(impl, activation, sizes) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.MLP.predict")
 def test_predict_is_argmax_of_logits(impl) -> None:
     rng = np.random.default_rng(10)
     X = rng.standard_normal((9, 3))  # 9 samples, 4 classes: the argmax is over axis 1
@@ -361,6 +374,7 @@ def test_predict_is_argmax_of_logits(impl) -> None:
 
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.rule("backprop.MLP.loss_and_grads")
 def test_training_learns_xor(impl, activation) -> None:
     rng = np.random.default_rng(11)
     X = rng.uniform(-1, 1, size=(64, 2))

@@ -51,6 +51,7 @@ def check_python_float(value, what: str) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("losses.mse.formula")
 def test_mse_value(impl) -> None:
     pred, target = np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 0.0])
     assert_close(impl.mse(pred, target), 13 / 3, "mse([1, 2, 3], [1, 0, 0])", hint=loss_hint(3))
@@ -60,12 +61,14 @@ def test_mse_value(impl) -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.rule("losses.all.python-float")
 def test_mse_returns_python_float(impl, dtype) -> None:
     pred, target = np.array([1.0, 2.0], dtype=dtype), np.array([0.0, 0.0], dtype=dtype)
     check_python_float(impl.mse(pred, target), f"mse of {np.dtype(dtype)} arrays")
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("losses.mse_grad.formula")
 def test_mse_grad_values(impl) -> None:
     pred, target = np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 0.0])
     assert_close(impl.mse_grad(pred, target), np.array([0.0, 4 / 3, 2.0]),
@@ -73,6 +76,7 @@ def test_mse_grad_values(impl) -> None:
 
 
 @pytest.mark.weight(4)
+@pytest.mark.rule("losses.mse_grad.formula")
 def test_mse_grad_matches_finite_differences(impl) -> None:
     rng = np.random.default_rng(0)
     pred, target = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
@@ -86,6 +90,7 @@ def test_mse_grad_matches_finite_differences(impl) -> None:
 @pytest.mark.parametrize(("pred_shape", "target_shape"), [((3,), (3, 1)), ((3, 1), (3,)),
                                                           ((4,), (3,))],
                          ids=["N-vs-Nx1", "Nx1-vs-N", "4-vs-3"])
+@pytest.mark.rule("losses.mse.shapes-equal")
 def test_mse_rejects_mismatched_shapes(impl, function: str, pred_shape, target_shape) -> None:
     pred, target = np.ones(pred_shape), np.zeros(target_shape)
     with expect_value_error(f"{function} with shapes {pred_shape} and {target_shape}",
@@ -101,6 +106,7 @@ LABELS = np.array([2, 0])
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("losses.cross_entropy.formula")
 def test_cross_entropy_value(impl) -> None:
     assert_close(impl.cross_entropy(LOGITS, LABELS), 1.0744586305507688,
                  "cross_entropy([[1, 2, 3], [0.5, -1, 2]], [2, 0])", rtol=1e-9,
@@ -108,6 +114,7 @@ def test_cross_entropy_value(impl) -> None:
 
 
 @pytest.mark.parametrize("n_classes", [2, 5])
+@pytest.mark.rule("losses.cross_entropy.formula", "losses.all.python-float")
 def test_cross_entropy_of_equal_logits_is_log_c(impl, n_classes: int) -> None:
     logits = np.full((3, n_classes), 0.7)
     got = impl.cross_entropy(logits, np.arange(3) % n_classes)
@@ -116,6 +123,7 @@ def test_cross_entropy_of_equal_logits_is_log_c(impl, n_classes: int) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("losses.cross_entropy_grad.formula")
 def test_cross_entropy_grad_values(impl) -> None:
     expected = np.array([[0.04501528658519, 0.1223642355274, -0.16737952211259],
                          [-0.41235480392998, 0.01955628663534, 0.39279851729464]])
@@ -125,6 +133,7 @@ def test_cross_entropy_grad_values(impl) -> None:
 
 
 @pytest.mark.weight(4)
+@pytest.mark.rule("losses.cross_entropy_grad.formula")
 def test_cross_entropy_grad_matches_finite_differences(impl) -> None:
     rng = np.random.default_rng(1)
     logits, labels = rng.normal(scale=2, size=(4, 3)), np.array([0, 2, 1, 2])
@@ -134,6 +143,7 @@ def test_cross_entropy_grad_matches_finite_differences(impl) -> None:
                  rtol=1e-5, atol=1e-8, hint=grad_hint(4))
 
 
+@pytest.mark.rule("losses.cross_entropy_grad.formula")
 def test_cross_entropy_grad_rows_sum_to_zero(impl) -> None:
     logits = np.random.default_rng(2).normal(size=(5, 4))
     grad = impl.cross_entropy_grad(logits, np.array([3, 0, 1, 1, 2]))
@@ -142,6 +152,7 @@ def test_cross_entropy_grad_rows_sum_to_zero(impl) -> None:
 
 
 @pytest.mark.weight(4)
+@pytest.mark.rule("losses.all.stable-to-1e4")
 def test_cross_entropy_stable_for_large_logits(impl) -> None:
     logits = np.array([[1e4, 0.0, -1e4], [1e4, 0.0, -1e4]])
     labels = np.array([0, 2])
@@ -164,6 +175,7 @@ def test_cross_entropy_stable_for_large_logits(impl) -> None:
      ([0, 1, 2], "3 labels for 2 rows")],
     ids=["out-of-range", "negative", "non-integer", "wrong-length"],
 )
+@pytest.mark.rule("losses.cross_entropy.labels-in-range", "losses.cross_entropy.labels-shape")
 def test_cross_entropy_rejects_bad_labels(impl, function: str, labels: list,
                                           problem: str) -> None:
     with expect_value_error(f"{function} with {problem}",
@@ -171,6 +183,7 @@ def test_cross_entropy_rejects_bad_labels(impl, function: str, labels: list,
         getattr(impl, function)(LOGITS, np.array(labels))
 
 
+@pytest.mark.rule("losses.cross_entropy.integer-valued-floats-accepted")
 def test_cross_entropy_accepts_integer_valued_float_labels(impl) -> None:
     assert_close(impl.cross_entropy(LOGITS, np.array([2.0, 0.0])), 1.0744586305507688,
                  "cross_entropy with labels [2.0, 0.0]",
@@ -181,6 +194,7 @@ def test_cross_entropy_accepts_integer_valued_float_labels(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("losses.binary_cross_entropy_with_logits.formula", "losses.all.python-float")
 def test_bce_value(impl) -> None:
     x, t = np.array([-2.0, 0.0, 1.5]), np.array([0.0, 1.0, 0.25])
     got = impl.binary_cross_entropy_with_logits(x, t)
@@ -191,6 +205,7 @@ def test_bce_value(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("losses.binary_cross_entropy_with_logits.formula")
 def test_bce_equals_textbook_formula(impl) -> None:
     rng = np.random.default_rng(3)
     x, t = rng.normal(scale=3, size=(4, 5)), rng.uniform(size=(4, 5))
@@ -202,6 +217,7 @@ def test_bce_equals_textbook_formula(impl) -> None:
 
 
 @pytest.mark.weight(4)
+@pytest.mark.rule("losses.all.stable-to-1e4")
 def test_bce_stable_for_large_logits(impl) -> None:
     x = np.array([1e4, -1e4, 1e4, -1e4])
     t = np.array([1.0, 0.0, 0.0, 1.0])
@@ -216,6 +232,7 @@ def test_bce_stable_for_large_logits(impl) -> None:
 
 
 @pytest.mark.weight(4)
+@pytest.mark.rule("losses.binary_cross_entropy_with_logits_grad.formula")
 def test_bce_grad_matches_finite_differences(impl) -> None:
     rng = np.random.default_rng(4)
     x, t = rng.normal(scale=2, size=(3, 4)), rng.uniform(size=(3, 4))
@@ -231,6 +248,7 @@ def test_bce_grad_matches_finite_differences(impl) -> None:
      (np.array([0.0, -0.5, 1.0]), "a target of -0.5 (outside [0, 1])")],
     ids=["above-one", "negative"],
 )
+@pytest.mark.rule("losses.binary_cross_entropy_with_logits.targets-in-0-1")
 def test_bce_rejects_targets_outside_0_1(impl, targets: np.ndarray, problem: str) -> None:
     with expect_value_error(f"binary_cross_entropy_with_logits with {problem}",
                             "targets are probabilities"):
@@ -239,6 +257,7 @@ def test_bce_rejects_targets_outside_0_1(impl, targets: np.ndarray, problem: str
 
 @pytest.mark.parametrize("function", ["binary_cross_entropy_with_logits",
                                       "binary_cross_entropy_with_logits_grad"])
+@pytest.mark.rule("losses.binary_cross_entropy_with_logits.shapes-equal")
 def test_bce_rejects_mismatched_shapes(impl, function: str) -> None:
     with expect_value_error(f"{function} with logits of shape (3,) and targets of shape (3, 1)",
                             "shapes must be equal: no silent broadcasting"):

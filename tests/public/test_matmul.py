@@ -88,6 +88,7 @@ def check_times_cover_work(timing: dict, work_s: list[float], what: str) -> None
     ],
     ids=["2x2@2x2", "1x3@3x1", "3x1@1x2", "2x3@3x2"],
 )
+@pytest.mark.rule("matmul.matmul_naive.product")
 def test_matmul_naive_small_products(impl, A, B, C) -> None:
     A, B = np.array(A, dtype=float), np.array(B, dtype=float)
     expected = np.array(C, dtype=float)
@@ -97,6 +98,7 @@ def test_matmul_naive_small_products(impl, A, B, C) -> None:
     )
 
 
+@pytest.mark.rule("matmul.matmul_naive.product")
 def test_matmul_naive_identity(impl) -> None:
     A = np.arange(12.0).reshape(3, 4)
     assert_close(impl.matmul_naive(A, np.eye(4)), A, "matmul_naive(A, I)")
@@ -107,6 +109,7 @@ def test_matmul_naive_identity(impl) -> None:
     ("shape_a", "shape_b"), [((2, 3), (2, 3)), ((1, 4), (3, 1)), ((3, 2), (3, 2))],
     ids=["2x3@2x3", "1x4@3x1", "3x2@3x2"],
 )
+@pytest.mark.rule("matmul.matmul_naive.shapes-chain")
 def test_matmul_naive_refuses_shapes_that_do_not_chain(impl, shape_a, shape_b) -> None:
     with expect_value_error(
         f"matmul_naive with shapes {shape_a} and {shape_b}",
@@ -123,6 +126,7 @@ def test_matmul_naive_refuses_shapes_that_do_not_chain(impl, shape_a, shape_b) -
     [(1, 1, 1, 2), (2, 3, 4, 48), (5, 7, 1, 70), (4096, 4096, 4096, 137_438_953_472)],
     ids=["1x1x1", "2x3x4", "5x7x1", "4096-cubed"],
 )
+@pytest.mark.rule("matmul.matmul_flops.formula")
 def test_matmul_flops_values(impl, n, k, m, flops) -> None:
     assert_equal(
         impl.matmul_flops(n, k, m), flops, f"matmul_flops({n}, {k}, {m})",
@@ -133,6 +137,7 @@ def test_matmul_flops_values(impl, n, k, m, flops) -> None:
 # time_it
 
 
+@pytest.mark.rule("matmul.time_it.result")
 def test_time_it_returns_its_keys_and_one_time_per_repeat(impl) -> None:
     timing = impl.time_it(lambda: None, warmup=2, repeats=5)
     if not set(timing) >= TIMING_KEYS:
@@ -142,6 +147,7 @@ def test_time_it_returns_its_keys_and_one_time_per_repeat(impl) -> None:
 
 
 @pytest.mark.parametrize(("warmup", "repeats"), [(3, 10), (0, 4), (2, 1)], ids=str)
+@pytest.mark.rule("matmul.time_it.calls")
 def test_time_it_calls_fn_warmup_plus_repeats_times(impl, warmup, repeats) -> None:
     calls = []
     timing = impl.time_it(lambda: calls.append(1), warmup=warmup, repeats=repeats)
@@ -150,6 +156,7 @@ def test_time_it_calls_fn_warmup_plus_repeats_times(impl, warmup, repeats) -> No
     assert_equal(len(timing["times_s"]), repeats, "number of times in times_s")
 
 
+@pytest.mark.rule("matmul.time_it.calls")
 def test_time_it_defaults_are_3_warmup_and_10_repeats(impl) -> None:
     calls = []
     timing = impl.time_it(lambda: calls.append(1))
@@ -157,6 +164,7 @@ def test_time_it_defaults_are_3_warmup_and_10_repeats(impl) -> None:
     assert_equal(len(timing["times_s"]), 10, "number of times in time_it(fn)['times_s']")
 
 
+@pytest.mark.rule("matmul.time_it.result")
 def test_time_it_median_and_min_agree_with_times(impl) -> None:
     timing = impl.time_it(lambda: time.sleep(0.0005), warmup=1, repeats=5)
     times_s = list(timing["times_s"])
@@ -169,6 +177,7 @@ def test_time_it_median_and_min_agree_with_times(impl) -> None:
 
 
 @pytest.mark.weight(3)
+@pytest.mark.rule("matmul.time_it.region")
 def test_time_it_waits_for_the_fake_asynchronous_device(impl) -> None:
     device = FakeAsyncDevice([0.0] + [WORK_S] * 3)  # one warmup launch, then three of WORK_S
     timing = impl.time_it(device.launch, warmup=1, repeats=3, sync=device.synchronize)
@@ -176,6 +185,7 @@ def test_time_it_waits_for_the_fake_asynchronous_device(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("matmul.time_it.calls", "matmul.time_it.region")
 def test_time_it_syncs_after_every_call(impl) -> None:
     device = FakeAsyncDevice([])
     impl.time_it(device.launch, warmup=2, repeats=3, sync=device.synchronize)
@@ -193,6 +203,7 @@ def test_time_it_syncs_after_every_call(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("matmul.benchmark_matmul.result")
 def test_benchmark_matmul_cpu_reports_its_keys_and_tflops(impl) -> None:
     result = impl.benchmark_matmul(48, "cpu", "float32", warmup=1, repeats=3)
     if not set(result) >= BENCHMARK_KEYS:
@@ -212,6 +223,7 @@ def test_benchmark_matmul_cpu_reports_its_keys_and_tflops(impl) -> None:
                           ("cpu", "float8"), ("cpu", "torch.float32")],
     ids=["tpu", "gpu", "int32", "float8", "torch.float32"],
 )
+@pytest.mark.rule("matmul.benchmark_matmul.device-and-dtype")
 def test_benchmark_matmul_refuses_unknown_device_or_dtype(impl, device, dtype) -> None:
     with expect_value_error(f"benchmark_matmul(8, {device!r}, {dtype!r})",
                             "devices are 'cpu' and 'cuda'; dtypes float32, float64, float16, "
@@ -219,6 +231,7 @@ def test_benchmark_matmul_refuses_unknown_device_or_dtype(impl, device, dtype) -
         impl.benchmark_matmul(8, device, dtype)
 
 
+@pytest.mark.rule("matmul.benchmark_matmul.cuda-without-gpu")
 def test_benchmark_matmul_cuda_without_a_gpu_raises_runtime_error(impl) -> None:
     if cuda_present():
         pytest.skip("this machine has a GPU")
@@ -264,6 +277,7 @@ def cuda_event_median_s(n: int, dtype_name: str, warmup: int, repeats: int) -> f
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.rule("matmul.benchmark_matmul.synchronises-the-gpu")
 def test_benchmark_matmul_cuda_agrees_with_cuda_events(impl, dtype) -> None:
     result = impl.benchmark_matmul(4096, "cuda", dtype, warmup=3, repeats=10)
     expected = cuda_event_median_s(4096, dtype, warmup=3, repeats=10)
