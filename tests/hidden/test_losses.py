@@ -12,30 +12,17 @@ from grader.suites.checks import (
     assert_array,
     assert_close,
     assert_dtype,
+    assert_python_float,
     expect_value_error,
-    factor_hint,
     fail,
     strict_floats,
 )
+from grader.suites.hints import STABLE_HINT, loss_grad_hint, mean_hint
 
 DTYPES = [np.float64, np.float32]
 DTYPE_IDS = ["float64", "float32"]
-STABLE_HINT = "exp overflowed or log(0) was taken: use the stable form given in the docstring"
 LOSSES = ["mse", "cross_entropy", "binary_cross_entropy_with_logits"]
 GRADS = {loss: f"{loss}_grad" for loss in LOSSES}
-
-
-def scale_hint(n: int):
-    """Diagnose a result that is the expected one times 2, 1/2, -1, N or 1/N."""
-    causes = {
-        0.5: "off by a factor of 2 (the derivative of d**2 is 2 * d)",
-        2.0: "off by a factor of 2 (twice the expected value)",
-        -1.0: "sign flipped: (prediction - target), not the reverse",
-        float(n): f"{n} times too large: a sum where the contract takes a mean over N",
-        1 / n: f"{n} times too small: divided by N twice?",
-    }
-
-    return factor_hint(causes)
 
 
 def make_inputs(loss: str, rng: np.random.Generator, shape: tuple[int, ...], dtype,
@@ -72,7 +59,7 @@ def test_loss_matches_reference(impl, ref, loss: str, dtype) -> None:
         assert_close(getattr(impl, loss)(pred, target), expected,
                      f"{loss} for inputs of shape {shape}, {np.dtype(dtype)}",
                      **({"rtol": 1e-4, "atol": 1e-6} if dtype == np.float32 else {}),
-                     hint=scale_hint(n))
+                     hint=mean_hint(n))
 
 
 @pytest.mark.weight(6)
@@ -90,7 +77,7 @@ def test_grad_matches_reference(impl, ref, loss: str, dtype) -> None:
         n = shape[0] if loss == "cross_entropy" else pred.size
         assert_close(getattr(impl, grad)(pred, target), getattr(ref, grad)(pred, target),
                      f"{grad} for inputs of shape {shape}, {np.dtype(dtype)}",
-                     hint=scale_hint(n))
+                     hint=loss_grad_hint(n))
 
 
 @pytest.mark.weight(6)
@@ -115,10 +102,7 @@ def test_stable_for_logits_up_to_1e4(impl, ref, loss: str, dtype) -> None:
 @pytest.mark.rule("losses.all.python-float")
 def test_loss_is_python_float_for_float32_inputs(impl, loss: str) -> None:
     pred, target = make_inputs(loss, np.random.default_rng(23), (4, 3), np.float32)
-    value = getattr(impl, loss)(pred, target)
-    if not isinstance(value, float):
-        fail(f"{loss} of float32 inputs returned {type(value).__name__}, expected a Python "
-             "float: wrap the result in float(...)")
+    assert_python_float(getattr(impl, loss)(pred, target), f"{loss} of float32 inputs")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from grader.suites.checks import assert_close, assert_equal, expect_value_error, fail
+from grader.suites.hints import PERCEPTRON_RULE
 
 TIGHT = {"rtol": 1e-12, "atol": 1e-12}
-RULE = "update = lr * (y[i] - predict(X[i:i+1])[0]); w += update * X[i]; b += update"
 
 
 def separable(seed: int, n: int = 40, d: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +47,7 @@ def mistakes_hint(actual: list, expected: list) -> str:
     if len(actual) < len(expected) and actual == expected[: len(actual)]:
         return "training stopped too early: only an epoch with 0 mistakes ends it"
     return (
-        f"follow the rule sample by sample, in order: {RULE}; predict is 1 only where "
+        f"follow the rule sample by sample, in order: {PERCEPTRON_RULE}; predict is 1 only where "
         "net_input > 0 (a net input of exactly 0 predicts 0)"
     )
 
@@ -62,7 +62,7 @@ def compare_fit(impl, ref, X: np.ndarray, y: np.ndarray, lr: float, epochs: int,
     mistakes = [int(m) for m in mistakes]
     assert_equal(mistakes, expected, f"{what} mistakes per epoch",
                  hint=mistakes_hint(mistakes, expected))
-    assert_close(p.w, q.w, f"{what} final w", hint=RULE, **TIGHT)
+    assert_close(p.w, q.w, f"{what} final w", hint=PERCEPTRON_RULE, **TIGHT)
     assert_close(p.b, q.b, f"{what} final b", hint="b += update after every sample", **TIGHT)
 
 
@@ -146,7 +146,7 @@ def test_zero_epochs_runs_nothing(impl) -> None:
     mistakes = p.fit(X, y, epochs=1)
     assert_equal(list(mistakes), [1], "fit([[1, 1]], [1], epochs=1) after the epochs=0 call",
                  hint="from w = 0 the sample is a mistake (predict is 0 on the boundary)")
-    assert_close(p.w, np.ones(2), "w after fit([[1, 1]], [1], epochs=1)", hint=RULE)
+    assert_close(p.w, np.ones(2), "w after fit([[1, 1]], [1], epochs=1)", hint=PERCEPTRON_RULE)
 
 
 @pytest.mark.rule("perceptron.Perceptron.fit.labels-0-1")

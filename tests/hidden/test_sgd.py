@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 
 from grader.suites.checks import assert_close, assert_equal, expect_value_error, fail
+from grader.suites.hints import SGD_RULE
 
 TIGHT = {"rtol": 1e-12, "atol": 1e-14}
-RULE = ("g = grad + weight_decay * p; v = g on the first step, else v = momentum * v + g; "
-        "p -= lr * v (in place)")
 
 
 # iterate_minibatches ---------------------------------------------------------------------------
@@ -98,7 +97,7 @@ def test_five_steps_match_reference(impl, ref, seed: int, settings: dict) -> Non
     mine, theirs = run_both(impl, ref, seed, np.float64, **settings)
     for name in theirs:
         assert_close(mine[name], theirs[name], f"your params[{name!r}] after 5 steps of "
-                     f"SGD({settings})", hint=RULE, **TIGHT)
+                     f"SGD({settings})", hint=SGD_RULE, **TIGHT)
 
 
 @pytest.mark.weight(2)
@@ -110,7 +109,7 @@ def test_float32_parameters_stay_float32_in_place(impl, ref) -> None:
         if mine[name].dtype != np.float32:
             fail(f"params[{name!r}] became {mine[name].dtype}; updated in place it stays float32")
         assert_close(mine[name], theirs[name], f"your float32 params[{name!r}] after 5 steps",
-                     hint=RULE)
+                     hint=SGD_RULE)
 
 
 @pytest.mark.weight(2)
@@ -124,8 +123,8 @@ def test_momentum_buffers_are_per_parameter(impl, ref) -> None:
     for grads in ({"a": np.ones(2), "b": -np.ones(2)}, {"a": np.zeros(2), "b": 2 * np.ones(2)}):
         ref_opt.step(grads)
         opt.step(grads)
-    assert_close(a, ra, "your params['a'] after 2 momentum steps", hint=RULE, **TIGHT)
-    assert_close(b, rb, "your params['b'] after 2 momentum steps", hint=RULE, **TIGHT)
+    assert_close(a, ra, "your params['a'] after 2 momentum steps", hint=SGD_RULE, **TIGHT)
+    assert_close(b, rb, "your params['b'] after 2 momentum steps", hint=SGD_RULE, **TIGHT)
 
 
 @pytest.mark.rule("sgd.all.inputs-unchanged")

@@ -8,11 +8,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.suites.checks import assert_array, assert_close, assert_dtype, strict_floats
+from grader.suites.checks import (
+    assert_array,
+    assert_close,
+    assert_dtype,
+    check_imports_no_later_exercise,
+    strict_floats,
+)
 
 ELEMENTWISE = ["sigmoid", "sigmoid_grad", "relu", "relu_grad", "tanh", "tanh_grad"]
 ALL = [*ELEMENTWISE, "softmax", "log_softmax"]
-STABLE_HINT = "exp overflowed: use the stable form given in the docstring"
+OVERFLOW_HINT = "exp overflowed: use the stable form given in the docstring"
 LOG_HINT = "log of a softmax that underflowed to 0: use the log-sum-exp form in the docstring"
 
 
@@ -153,7 +159,7 @@ def test_log_softmax_is_log_of_softmax(impl) -> None:
 def test_stable_for_large_inputs(impl, function: str, z: list, expected: list) -> None:
     z = np.array(z)
     what = f"{function}({z.tolist()})"
-    hint = LOG_HINT if function == "log_softmax" else STABLE_HINT
+    hint = LOG_HINT if function == "log_softmax" else OVERFLOW_HINT
     with strict_floats(what, hint=hint):
         got = getattr(impl, function)(z)
     assert_close(got, np.array(expected), what, rtol=1e-9, hint=hint)
@@ -168,3 +174,13 @@ def test_float32_in_float32_out(impl, function: str) -> None:
     z = np.array([[-1.5, 0.0, 2.0]], dtype=np.float32)
     got = assert_array(getattr(impl, function)(z), f"{function}(float32 z)")
     assert_dtype(got, np.float32, f"{function}(float32 z)")
+
+
+# The contract's order of exercises.
+
+
+@pytest.mark.rule("activations.all.imports-no-later-exercise")
+def test_works_without_the_later_exercises(impl) -> None:
+    z = np.array([-1.0, 0.0, 2.0])
+    got = check_imports_no_later_exercise(impl, "activations", [("sigmoid", (z,))])
+    assert_close(got, 1 / (1 + np.exp(-z)), "sigmoid(z) of activations.py imported on its own")

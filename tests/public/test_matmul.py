@@ -17,7 +17,13 @@ import time
 import numpy as np
 import pytest
 
-from grader.suites.checks import assert_close, assert_equal, expect_value_error, fail
+from grader.suites.checks import (
+    assert_close,
+    assert_equal,
+    check_imports_no_later_exercise,
+    expect_value_error,
+    fail,
+)
 from grader.suites.plugin import cuda_present
 
 WORK_S = 0.004  # what each timed launch of the fake device costs; small, so the suite stays fast
@@ -232,9 +238,14 @@ def test_benchmark_matmul_refuses_unknown_device_or_dtype(impl, device, dtype) -
 
 
 @pytest.mark.rule("matmul.benchmark_matmul.cuda-without-gpu")
-def test_benchmark_matmul_cuda_without_a_gpu_raises_runtime_error(impl) -> None:
+def test_benchmark_matmul_cuda_runs_or_says_there_is_no_gpu(impl) -> None:
+    # Runs on every machine, so that it is worth the same everywhere: with a GPU the benchmark
+    # runs there; without one the call must say so.
     if cuda_present():
-        pytest.skip("this machine has a GPU")
+        result = impl.benchmark_matmul(64, "cuda", "float32", warmup=1, repeats=2)
+        assert_equal((result["n"], result["device"]), (64, "cuda"),
+                     "benchmark_matmul(64, 'cuda')[n, device] on a machine with a GPU")
+        return
     try:
         impl.benchmark_matmul(8, "cuda")
     except NotImplementedError:  # a RuntimeError too, but a stub's: let it fail the test as is
@@ -249,6 +260,103 @@ def test_benchmark_matmul_cuda_without_a_gpu_raises_runtime_error(impl) -> None:
              "expected a RuntimeError saying no CUDA GPU is present")
     fail("benchmark_matmul(8, 'cuda') returned on a machine without a GPU; "
          "expected a RuntimeError saying so")
+
+
+def tensors_made_by_benchmarks(module, settings: list) -> list:
+    """For each (warmup, repeats) of `settings`, how many tensors benchmark_matmul(8) made.
+
+    A scenario: it counts the calls of torch's tensor constructors (random or not, from NumPy
+    too) and of the in-place random fills, wherever the submission reaches them (torch.randn,
+    or a name it imported from torch). The count must not depend on how many calls are timed.
+    """
+    import torch
+
+    constructors = ["randn", "rand", "randint", "randn_like", "rand_like", "randint_like",
+                    "normal", "randperm", "empty", "empty_like", "zeros", "zeros_like", "ones",
+                    "ones_like", "full", "full_like", "eye", "arange", "linspace", "tensor",
+                    "as_tensor", "from_numpy"]
+    fills = ["normal_", "uniform_", "random_", "clone"]
+    made = [0]
+    undo = []
+
+    def counted(original):
+        def constructor(*args, **kwargs):
+            made[0] += 1
+            return original(*args, **kwargs)
+
+        return constructor
+
+    def patch(owner, name, replacement):
+        undo.append((owner, name, vars(owner).get(name), name in vars(owner)))
+        setattr(owner, name, replacement)
+
+    try:
+        for name in constructors:
+            original = getattr(torch, name, None)
+            if original is None:
+                continue
+            replacement = counted(original)
+            patch(torch, name, replacement)
+            for global_name, value in list(vars(module).items()):
+                if value is original:  # `from torch import randn`
+                    patch(module, global_name, replacement)
+        for name in fills:
+            patch(torch.Tensor, name, counted(getattr(torch.Tensor, name)))
+        counts = []
+        for warmup, repeats in settings:
+            made[0] = 0
+            module.benchmark_matmul(8, "cpu", "float32", warmup=warmup, repeats=repeats)
+            counts.append(made[0])
+    finally:
+        for owner, name, value, had in reversed(undo):
+            if had:
+                setattr(owner, name, value)
+            else:
+                delattr(owner, name)
+    return counts
+
+
+@pytest.mark.rule("matmul.benchmark_matmul.operands-before-timing")
+@pytest.mark.weight(2)
+def test_benchmark_matmul_makes_its_operands_before_timing(impl) -> None:
+    # Counts, not seconds: the number of tensors made must not grow with the calls timed.
+    settings = [(1, 2), (3, 9)]
+    few, many = impl.run(tensors_made_by_benchmarks, settings)
+    if many != few:
+        fail(f"benchmark_matmul(8) made {few} tensors with warmup=1, repeats=2 but {many} with "
+             "warmup=3, repeats=9: the timed function makes its operands anew at every call, so "
+             "their creation is timed with the product; make A and B once, before time_it, and "
+             "time only A @ B")
+
+
+def tf32_settings_kept(module) -> list:
+    """Whether benchmark_matmul left torch's TF32 settings as it found them, from two starts."""
+    import torch
+
+    def settings():
+        return (torch.get_float32_matmul_precision(), bool(torch.backends.cudnn.allow_tf32))
+
+    original = settings()
+    kept = []
+    try:
+        for precision, cudnn_tf32 in [("highest", False), ("high", True)]:
+            torch.set_float32_matmul_precision(precision)
+            torch.backends.cudnn.allow_tf32 = cudnn_tf32
+            module.benchmark_matmul(8, "cpu", "float32", warmup=1, repeats=1)
+            kept.append([list(settings()), [precision, cudnn_tf32]])
+    finally:
+        torch.set_float32_matmul_precision(original[0])
+        torch.backends.cudnn.allow_tf32 = original[1]
+    return kept
+
+
+@pytest.mark.rule("matmul.benchmark_matmul.tf32-untouched")
+def test_benchmark_matmul_leaves_tf32_settings_alone(impl) -> None:
+    for after, before in impl.run(tf32_settings_kept):
+        if after != before:
+            fail(f"benchmark_matmul changed torch's TF32 settings (float32 matmul precision, "
+                 f"cudnn.allow_tf32) from {before} to {after}: it measures what the caller's "
+                 "program would get, so leave them as they are")
 
 
 # On a GPU: the benchmark agrees with CUDA's own clock.
@@ -287,3 +395,13 @@ def test_benchmark_matmul_cuda_agrees_with_cuda_events(impl, dtype) -> None:
         hint=lambda got, want: "far too fast: synchronise the GPU inside each timed region"
         if got < 0.5 * want else None,
     )
+
+
+# matmul stands alone.
+
+
+@pytest.mark.rule("matmul.all.imports-no-later-exercise")
+def test_works_without_the_other_exercises(impl) -> None:
+    A, B = np.array([[1.0, 2.0]]), np.array([[3.0], [4.0]])
+    got = check_imports_no_later_exercise(impl, "matmul", [("matmul_naive", (A, B))])
+    assert_close(got, np.array([[11.0]]), "matmul_naive of matmul.py imported on its own")

@@ -7,14 +7,21 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.suites.checks import assert_array, assert_close, assert_equal, expect_value_error, fail
+from grader.suites.checks import (
+    assert_array,
+    assert_close,
+    assert_equal,
+    check_imports_no_later_exercise,
+    expect_value_error,
+    fail,
+)
+from grader.suites.hints import PERCEPTRON_RULE
 
 # The four corners of the unit square, and the truth tables of three logic gates on them.
 CORNERS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
 GATES = {"AND": np.array([0, 0, 0, 1]), "OR": np.array([0, 1, 1, 1])}
 XOR = np.array([0, 1, 1, 0])
 
-RULE = "update = lr * (y[i] - predict(X[i:i+1])[0]); w += update * X[i]; b += update"
 
 
 def check_mistakes(mistakes: object, expected: list[int], what: str) -> None:
@@ -28,7 +35,7 @@ def check_mistakes(mistakes: object, expected: list[int], what: str) -> None:
     hint = (
         "training must stop after the first epoch with no mistake"
         if stops_late
-        else f"a mistake is a sample with update != 0, where {RULE}"
+        else f"a mistake is a sample with update != 0, where {PERCEPTRON_RULE}"
     )
     assert_equal([int(m) for m in mistakes], expected, what, hint=hint)
 
@@ -92,8 +99,8 @@ def test_and_gate_exact_trajectory(impl) -> None:
     p = impl.Perceptron(2)
     mistakes = p.fit(CORNERS, GATES["AND"], epochs=100)
     check_mistakes(mistakes, [1, 3, 3, 2, 1, 0], "fit(AND corners) mistakes per epoch")
-    assert_close(p.w, np.array([2.0, 1.0]), "w after fitting AND", hint=RULE)
-    assert_close(p.b, -2.0, "b after fitting AND", hint=RULE)
+    assert_close(p.w, np.array([2.0, 1.0]), "w after fitting AND", hint=PERCEPTRON_RULE)
+    assert_close(p.b, -2.0, "b after fitting AND", hint=PERCEPTRON_RULE)
 
 
 @pytest.mark.parametrize("gate", sorted(GATES))
@@ -122,8 +129,9 @@ def test_first_mistake_on_the_boundary(impl) -> None:
     p = impl.Perceptron(2)
     check_mistakes(p.fit(np.array([[1.0, 2.0]]), np.array([1]), epochs=1), [1],
                    "fit([[1, 2]], [1], epochs=1) from w = 0")
-    assert_close(p.w, np.array([1.0, 2.0]), "w after one update on x = [1, 2], y = 1", hint=RULE)
-    assert_close(p.b, 1.0, "b after one update on x = [1, 2], y = 1", hint=RULE)
+    assert_close(p.w, np.array([1.0, 2.0]), "w after one update on x = [1, 2], y = 1",
+                 hint=PERCEPTRON_RULE)
+    assert_close(p.b, 1.0, "b after one update on x = [1, 2], y = 1", hint=PERCEPTRON_RULE)
 
     q = impl.Perceptron(2)
     check_mistakes(q.fit(np.array([[1.0, 2.0]]), np.array([0]), epochs=5), [0],
@@ -197,3 +205,14 @@ def test_fit_rejects_labels_of_another_length(impl) -> None:
 def test_fit_rejects_labels_other_than_0_and_1(impl, y: np.ndarray) -> None:
     with expect_value_error(f"fit with y = {y.tolist()}", "y must hold only 0s and 1s"):
         impl.Perceptron(2).fit(CORNERS, y)
+
+
+# The contract's order of exercises.
+
+
+@pytest.mark.rule("perceptron.all.imports-no-later-exercise")
+def test_works_without_the_later_exercises(impl) -> None:
+    calls = [("Perceptron", (2,)), ("fit", (CORNERS, GATES["AND"]))]
+    mistakes = check_imports_no_later_exercise(impl, "perceptron", calls)
+    check_mistakes(mistakes, [1, 3, 3, 2, 1, 0],
+                   "fit(AND corners) of perceptron.py imported without the exercises after it")

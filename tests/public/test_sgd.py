@@ -7,9 +7,15 @@ import itertools
 import numpy as np
 import pytest
 
-from grader.suites.checks import assert_array, assert_close, assert_equal, expect_value_error, fail
-
-MOMENTUM_RULE = "v = g on the first step, else v = momentum * v + g; then p -= lr * v"
+from grader.suites.checks import (
+    assert_array,
+    assert_close,
+    assert_equal,
+    check_imports_no_later_exercise,
+    expect_value_error,
+    fail,
+)
+from grader.suites.hints import SGD_RULE
 
 
 def batches_of(impl, *args, **kwargs) -> list[np.ndarray]:
@@ -114,7 +120,7 @@ def test_momentum_by_hand(impl) -> None:
     for step, want in enumerate(expected, start=1):
         opt.step({"p": np.array([1.0, -2.0])})
         assert_close(p, np.array(want), f"p after step {step} with momentum 0.9",
-                     hint=MOMENTUM_RULE + " (no (1 - momentum) factor; the buffer starts at g)")
+                     hint=SGD_RULE + " (no (1 - momentum) factor; the buffer starts at g)")
 
 
 @pytest.mark.rule("sgd.SGD.step.torch-rule")
@@ -136,8 +142,7 @@ def test_weight_decay_enters_the_momentum_buffer(impl) -> None:
     opt.step({"p": np.array([1.0])})
     opt.step({"p": np.array([1.0])})
     assert_close(p, np.array([0.5725]), "p after 2 steps with momentum 0.9 and weight_decay 0.5",
-                 hint="weight decay goes into g before the momentum buffer: "
-                      "g = grad + weight_decay * p; " + MOMENTUM_RULE)
+                 hint="weight decay goes into g before the momentum buffer: " + SGD_RULE)
 
 
 @pytest.mark.rule("sgd.all.inputs-unchanged")
@@ -238,3 +243,16 @@ def test_linear_regression_rejects_column_targets(impl) -> None:
     with expect_value_error("train_linear_regression(X of shape (64, 3), y of shape (64, 1))",
                             "y must have shape (N,): (N,) - (N, 1) broadcasts to (N, N)"):
         impl.train_linear_regression(X, y[:, None], epochs=1)
+
+
+# The contract's order of exercises.
+
+
+@pytest.mark.rule("sgd.all.imports-no-later-exercise")
+def test_works_without_the_later_exercises(impl) -> None:
+    X, y = regression_data(5, n=16)
+    got = check_imports_no_later_exercise(
+        impl, "sgd", [("train_linear_regression", (X, y, 0.1, 2, 8, np.random.default_rng(0)))])
+    want = impl.train_linear_regression(X, y, 0.1, 2, 8, np.random.default_rng(0))
+    assert_close(np.asarray(got[2]), np.asarray(want[2]),
+                 "losses of train_linear_regression in sgd.py imported without backprop")
