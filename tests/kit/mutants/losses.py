@@ -82,4 +82,22 @@ MUTANTS = [
         "new": "",
         "why": "targets outside [0, 1] give a meaningless loss",
     },
+    {
+        "name": "shape-error-without-the-shapes",
+        "old": (
+            'raise ValueError(f"{what} have shapes {a.'
+            'shape} and {b.shape}; they must be equal")'
+        ),
+        "new": 'raise ValueError("bad input")',
+        "why": "a ValueError whose message does not name the problem",
+    },
+    {
+        "name": "imports-a-later-exercise",
+        "old": "from .activations import log_softmax, sigmoid, softmax\n",
+        "new": (
+            "from .activations import log_softmax, sigmoid, so"
+            "ftmax\nfrom .matmul import DTYPES  # noqa: F401\n"
+        ),
+        "why": "losses imports matmul, which comes after it (and stands alone)",
+    },
 ]

@@ -107,4 +107,13 @@ MUTANTS = [
         "new": "        if False:\n",
         "why": "accepts labels other than 0 and 1 (e.g. the -1/+1 convention)",
     },
+    {
+        "name": "imports-a-later-exercise",
+        "old": "from numpy.typing import ArrayLike\n",
+        "new": (
+            "from numpy.typing import ArrayLike\n\nfrom "
+            ".matmul import matmul_flops  # noqa: F401\n"
+        ),
+        "why": "perceptron imports matmul, which comes after it",
+    },
 ]

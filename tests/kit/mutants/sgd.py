@@ -104,4 +104,13 @@ MUTANTS = [
         "new": "iterate_minibatches(len(X), batch_size, shuffle=False, rng=rng)",
         "why": "trains on the batches in the same order every epoch",
     },
+    {
+        "name": "imports-a-later-exercise",
+        "old": "from .losses import mse, mse_grad\n",
+        "new": (
+            "from .backprop import relative_error  # noq"
+            "a: F401\nfrom .losses import mse, mse_grad\n"
+        ),
+        "why": "sgd imports backprop, which comes after it",
+    },
 ]
