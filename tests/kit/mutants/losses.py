@@ -100,4 +100,19 @@ MUTANTS = [
         ),
         "why": "losses imports matmul, which comes after it (and stands alone)",
     },
+    {
+        "name": "bce-no-shape-check",
+        "old": (
+            '    check_same_shape(x, t, "binary_cross_entropy_with_logits: '
+            'logits and targets")\n'
+        ),
+        "new": "",
+        "why": "(N,) logits against (N, 1) targets broadcast to (N, N)",
+    },
+    {
+        "name": "labels-shape-not-checked",
+        "old": "    if labels.shape != (n,):\n",
+        "new": "    if False:\n",
+        "why": "(N, 1) labels index an (N, N) block of log-probabilities",
+    },
 ]

@@ -113,4 +113,10 @@ MUTANTS = [
         ),
         "why": "sgd imports backprop, which comes after it",
     },
+    {
+        "name": "gradient-shape-not-checked",
+        "old": "            if np.shape(grads[name]) != p.shape:\n",
+        "new": "            if False:\n",
+        "why": "a gradient of shape (1,) broadcasts over its parameter",
+    },
 ]
