@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from grader.kit import EXERCISES
+
 Hint = str | Callable[[np.ndarray, np.ndarray], str | None] | None
 
 # Default tolerances by dtype: loose enough for any correct formula, tight enough to catch a
@@ -125,22 +127,51 @@ def assert_equal(actual: Any, expected: Any, what: str, *, hint: str | None = No
         fail(f"{what} returned {actual!r}, expected {expected!r}" + (f"; {hint}" if hint else ""))
 
 
+def assert_python_float(value: Any, what: str) -> None:
+    """A loss is a Python float: `isinstance(value, float)` (np.float64 passes, being a
+    subclass of float; np.float32 and 0-d arrays do not)."""
+    __tracebackhide__ = True
+    if not isinstance(value, float):
+        fail(f"{what} returned {type(value).__name__}, expected a Python float: "
+             "wrap the result in float(...)")
+
+
 @contextmanager
-def expect_value_error(what: str, why: str = "") -> Iterator[None]:
+def expect_value_error(what: str, why: str = "", mentions: tuple[str, ...] = ()) -> Iterator[None]:
     """The block must raise ValueError (the contract's answer to bad input).
 
+    With `mentions`, the message must also contain one of those words (any case): the contract
+    wants a message that names the problem, e.g. "shape" for mismatched shapes.
     A stub's NotImplementedError passes through unchanged, so a stub fails with its own message.
     """
     __tracebackhide__ = True
     try:
         yield
-    except ValueError:
+    except ValueError as err:
+        message = str(err).lower()
+        if mentions and not any(word.lower() in message for word in mentions):
+            fail(f"{what} raised ValueError({str(err)!r}), whose message does not name the "
+                 f"problem; say what is wrong (mention {' or '.join(map(repr, mentions))})")
         return
     except NotImplementedError:
         raise
     except Exception as err:
         fail(f"{what} raised {type(err).__name__}: {err}; expected a ValueError naming the problem")
     fail(f"{what} returned normally; expected a ValueError" + (f" ({why})" if why else ""))
+
+
+def expect_runtime_error(call: Callable[[], Any], what: str, why: str) -> None:
+    """`call()` must raise RuntimeError (NotImplementedError, its subclass, is not enough)."""
+    __tracebackhide__ = True
+    try:
+        call()
+    except NotImplementedError:
+        raise
+    except RuntimeError:
+        return
+    except Exception as err:
+        fail(f"{what} raised {type(err).__name__}: {err}; expected a RuntimeError ({why})")
+    fail(f"{what} returned normally; expected a RuntimeError ({why})")
 
 
 @contextmanager
@@ -173,3 +204,76 @@ def factor_hint(causes: dict[float, str]) -> Callable[[np.ndarray, np.ndarray], 
         )
 
     return hint
+
+
+def later_exercises(exercise: str) -> list[str]:
+    """The exercises `exercise` may not import: those after it in the contract's order
+    (activations, losses, perceptron, sgd, backprop), and every other one for matmul, which
+    stands alone."""
+    if exercise == "matmul":
+        return [name for name in EXERCISES if name != exercise]
+    return list(EXERCISES[EXERCISES.index(exercise) + 1:])
+
+
+def import_without_later_exercises(module: object, later: list, calls: list) -> dict:
+    """Import the submission's module afresh with its later exercises out of reach, then call
+    `calls` on it: [(name, args), ...], each on the result of the one before (the first on the
+    module). Returns {"later": the later exercises it tried to import, "result": the last result}.
+
+    A scenario (it runs next to the submission, so imports only inside itself). The fresh copy
+    leaves the loaded module as it was; imports through the import statement are watched, at
+    import time and during the calls.
+    """
+    import builtins
+    import importlib.util
+
+    package = module.__name__.rpartition(".")[0]
+    out_of_reach = {f"{package}.{name}": name for name in later}
+    tried = []
+    real_import = builtins.__import__
+
+    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+        base = name
+        if level > 0:  # relative: `from .losses import mse` or `from . import losses`
+            anchor = (globals or {}).get("__package__") or ""
+            anchor = anchor.rsplit(".", level - 1)[0] if level > 1 else anchor
+            base = f"{anchor}.{name}" if name else anchor
+        wanted = {base, *(f"{base}.{item}" for item in fromlist or ())}
+        hits = sorted(out_of_reach[w] for w in wanted if w in out_of_reach)
+        if hits:
+            tried.extend(hits)
+            raise ImportError(f"{hits[0]} is a later exercise")
+        return real_import(name, globals, locals, fromlist, level)
+
+    spec = importlib.util.spec_from_file_location(module.__name__, module.__file__)
+    fresh = importlib.util.module_from_spec(spec)
+    result = fresh
+    builtins.__import__ = guarded_import
+    try:
+        spec.loader.exec_module(fresh)
+        for name, args in calls:
+            result = getattr(result, name)(*args)
+    except ImportError:
+        if not tried:
+            raise
+        result = None
+    finally:
+        builtins.__import__ = real_import
+    return {"later": sorted(set(tried)), "result": result}
+
+
+def check_imports_no_later_exercise(impl: Any, exercise: str,
+                                    calls: list[tuple[str, tuple[Any, ...]]]) -> Any:
+    """The exercise works with no later exercise present (the contract's order: a later
+    exercise may import an earlier one, never the reverse; matmul stands alone). Returns what
+    the last of `calls` returned."""
+    __tracebackhide__ = True
+    later = later_exercises(exercise)
+    outcome = impl.run(import_without_later_exercises, later, calls)
+    if outcome["later"]:
+        allowed = [name for name in EXERCISES if name != exercise and name not in later]
+        may = f"only {', '.join(allowed)}" if allowed else "no other exercise"
+        fail(f"{exercise}.py imports {', '.join(outcome['later'])}, a later exercise: "
+             f"{exercise} may import {may} (a later file may be missing or unfinished, and it "
+             "may import this one)")
+    return outcome["result"]

@@ -12,18 +12,19 @@ from grader.suites.checks import (
     assert_close,
     assert_dtype,
     assert_equal,
+    expect_runtime_error,
     expect_value_error,
-    factor_hint,
     fail,
     strict_floats,
 )
+from grader.suites.hints import (
+    PLAIN_ACTIVATIONS,
+    backprop_grad_hint,
+    last_layer_first,
+    resembles,
+)
 
-SIGMAS = {
-    "relu": lambda z: np.maximum(z, 0),
-    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
-    "tanh": np.tanh,
-}
-ACTIVATIONS = list(SIGMAS)
+ACTIVATIONS = list(PLAIN_ACTIVATIONS)
 LOSS_HINT = "the loss is cross_entropy(forward(X), labels), from the losses exercise"
 LAYER_SIZES = {
     "1-layer": [2, 3],
@@ -39,39 +40,6 @@ def random_batch(seed: int, layer_sizes: list[int], batch_size: int, scale: floa
     return X, rng.integers(0, layer_sizes[-1], size=batch_size)
 
 
-def last_layer_first(n_layers: int) -> list[str]:
-    return [f"{p}{k}" for k in range(n_layers, 0, -1) for p in ("W", "b")]
-
-
-def close(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and np.allclose(a, b, rtol=1e-5, atol=1e-9)
-
-
-def grad_hint(name: str, is_last_layer: bool, batch_size: int):
-    """Diagnose a wrong gradient `name` (actual) against the reference's (expected)."""
-    factors = {-1.0: f"{name} has the wrong sign"}
-    if batch_size > 1:
-        factors[float(batch_size)] = f"{name} is N times too large: dlogits carries the 1/N"
-        factors[1 / batch_size] = (f"{name} is N times too small: BP3 and BP4 sum over the "
-                                   "batch, the 1/N is already in dlogits")
-    by_factor = factor_hint(factors)
-
-    def hint(actual: np.ndarray, expected: np.ndarray) -> str | None:
-        if actual.shape == expected.shape[::-1] and actual.shape != expected.shape:
-            return f"{name} is transposed: BP4 is a^(k-1).T @ delta^k, shape (n_(k-1), n_k)"
-        if actual.shape != expected.shape and name.startswith("b"):
-            return "BP3 sums delta^k over the batch (axis 0): dC/db^k has shape (n_k,)"
-        if actual.shape != expected.shape:
-            return "a gradient has the shape of its parameter"
-        if not is_last_layer:
-            return by_factor(actual, expected) or (
-                "the last layer's gradients are right but this one is not: check BP2, "
-                "delta^k = (delta^(k+1) @ W^(k+1).T) * sigma'(z^k), with sigma' at z^k")
-        return by_factor(actual, expected)
-
-    return hint
-
-
 def assert_grads_close(grads, expected: dict[str, np.ndarray], what: str, batch_size: int,
                        **tolerance) -> None:
     """Every gradient, last layer first, against the expected ones."""
@@ -81,12 +49,13 @@ def assert_grads_close(grads, expected: dict[str, np.ndarray], what: str, batch_
     assert_equal(sorted(grads), sorted(names), f"the keys of the gradients from {what}")
     for name in names:
         assert_close(grads[name], expected[name], f"grads[{name!r}] from {what}",
-                     hint=grad_hint(name, name[1:] == str(n_layers), batch_size), **tolerance)
+                     hint=backprop_grad_hint(name, name[1:] == str(n_layers), batch_size),
+                     **tolerance)
 
 
 def forward_hint(sigma):
     def hint(actual: np.ndarray, expected: np.ndarray) -> str | None:
-        if close(actual, sigma(expected)):
+        if resembles(actual, sigma(expected)):
             return "the last layer must be linear: no activation on the logits"
         return ("check the initialisation, fixed by the contract: W^k from one "
                 "default_rng(seed), layer by layer, times sqrt(2 / fan_in), b^k zeros")
@@ -110,6 +79,7 @@ def gradient_check_scenario(module, layer_sizes, activation, seed, X, labels):
 @pytest.mark.weight(1)
 @pytest.mark.parametrize("sizes", LAYER_SIZES)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.MLP.init", "backprop.MLP.forward", "backprop.MLP.activations")
 def test_forward_matches_reference(impl, ref, activation, sizes) -> None:
     layer_sizes = LAYER_SIZES[sizes]
     for seed, batch_size in [(0, 1), (42, 6)]:
@@ -117,12 +87,13 @@ def test_forward_matches_reference(impl, ref, activation, sizes) -> None:
         what = f"MLP({layer_sizes}, {activation!r}, seed={seed}).forward(X of shape {X.shape})"
         assert_close(impl.MLP(layer_sizes, activation, seed).forward(X),
                      ref.MLP(layer_sizes, activation, seed).forward(X), what,
-                     rtol=1e-10, atol=1e-12, hint=forward_hint(SIGMAS[activation]))
+                     rtol=1e-10, atol=1e-12, hint=forward_hint(PLAIN_ACTIVATIONS[activation]))
 
 
 @pytest.mark.weight(4)
 @pytest.mark.parametrize("sizes", LAYER_SIZES)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.MLP.loss_and_grads", "backprop.MLP.backward")
 def test_loss_and_grads_match_reference(impl, ref, activation, sizes) -> None:
     layer_sizes = LAYER_SIZES[sizes]
     for seed, batch_size in [(1, 1), (2, 8)]:
@@ -136,6 +107,7 @@ def test_loss_and_grads_match_reference(impl, ref, activation, sizes) -> None:
 
 @pytest.mark.weight(3)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.MLP.backward")
 def test_backward_of_any_dlogits_matches_reference(impl, ref, activation) -> None:
     layer_sizes = LAYER_SIZES["3-layers"]
     X, _ = random_batch(3, layer_sizes, 5)
@@ -149,6 +121,7 @@ def test_backward_of_any_dlogits_matches_reference(impl, ref, activation) -> Non
 
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.numerical_gradient.perturbs-in-place")
 def test_numerical_gradient_through_params_matches_reference(impl, ref, activation) -> None:
     layer_sizes = [3, 4, 3]
     X, labels = random_batch(6, layer_sizes, 4)
@@ -159,6 +132,7 @@ def test_numerical_gradient_through_params_matches_reference(impl, ref, activati
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.MLP.backward")
 def test_backward_uses_the_last_forward(impl, ref) -> None:
     layer_sizes = LAYER_SIZES["2-layers"]
     X1, _ = random_batch(8, layer_sizes, 4)
@@ -173,20 +147,14 @@ def test_backward_uses_the_last_forward(impl, ref) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.MLP.backward.before-forward")
 def test_backward_before_forward_raises_runtime_error(impl) -> None:
     mlp = impl.MLP([2, 3, 2], "sigmoid", 0)
-    try:
-        mlp.backward(np.ones((1, 2)))
-    except NotImplementedError:
-        raise
-    except RuntimeError:
-        return
-    except Exception as err:
-        fail(f"backward before forward raised {type(err).__name__}: {err}; expected RuntimeError")
-    fail("backward before any forward returned normally; expected a RuntimeError")
+    expect_runtime_error(lambda: mlp.backward(np.ones((1, 2))), "backward before any forward",
+                         "there is no forward pass to differentiate")
 
 
-@pytest.mark.weight(1)
+@pytest.mark.rule("backprop.all.inputs-unchanged")
 def test_inputs_are_not_modified(impl) -> None:
     layer_sizes = LAYER_SIZES["3-layers"]
     X, labels = random_batch(11, layer_sizes, 5)
@@ -209,6 +177,7 @@ def test_inputs_are_not_modified(impl) -> None:
 
 @pytest.mark.weight(1)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.all.stable-to-1e4")
 def test_large_inputs_stay_finite(impl, ref, activation) -> None:
     layer_sizes = LAYER_SIZES["2-layers"]
     X, labels = random_batch(13, layer_sizes, 6, scale=1e3)
@@ -223,6 +192,7 @@ def test_large_inputs_stay_finite(impl, ref, activation) -> None:
 
 @pytest.mark.weight(1)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.MLP.loss_and_grads")
 def test_float32_inputs(impl, ref, activation) -> None:
     layer_sizes = LAYER_SIZES["3-layers"]
     X, labels = random_batch(14, layer_sizes, 6)
@@ -235,6 +205,7 @@ def test_float32_inputs(impl, ref, activation) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.MLP.predict")
 def test_predict_matches_reference(impl, ref) -> None:
     layer_sizes = [4, 6, 5]
     X, _ = random_batch(15, layer_sizes, 11)
@@ -252,6 +223,9 @@ def weighted_tanh(weights: np.ndarray):
 
 @pytest.mark.weight(1)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.rule(
+    "backprop.numerical_gradient.central-differences", "backprop.all.float-dtype-kept",
+)
 def test_numerical_gradient_matches_reference(impl, ref, dtype) -> None:
     rng = np.random.default_rng(16)
     h = 1e-5 if dtype == "float64" else 1e-2
@@ -266,6 +240,7 @@ def test_numerical_gradient_matches_reference(impl, ref, dtype) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.numerical_gradient.restores-exactly")
 def test_numerical_gradient_restores_x_exactly_float32_default_h(impl) -> None:
     # Tiny values: x - 1e-5 + 1e-5 loses their low bits in float32.
     x = (np.random.default_rng(17).uniform(-1, 1, size=(4, 4)) * 1e-7).astype(np.float32)
@@ -277,6 +252,7 @@ def test_numerical_gradient_restores_x_exactly_float32_default_h(impl) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.relative_error.formula")
 def test_relative_error_matches_reference(impl, ref) -> None:
     rng = np.random.default_rng(18)
     for shape, scale in [((3,), 1.0), ((4, 5), 1e3), ((2, 3, 2), 1e-9), ((6,), 1e-5)]:
@@ -288,6 +264,7 @@ def test_relative_error_matches_reference(impl, ref) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.relative_error.shapes-equal")
 def test_relative_error_rejects_mismatched_shapes(impl) -> None:
     with expect_value_error("relative_error of shapes (3,) and (3, 1)",
                             "broadcasting would compare every pair of elements"):

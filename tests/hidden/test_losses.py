@@ -12,30 +12,17 @@ from grader.suites.checks import (
     assert_array,
     assert_close,
     assert_dtype,
+    assert_python_float,
     expect_value_error,
-    factor_hint,
     fail,
     strict_floats,
 )
+from grader.suites.hints import STABLE_HINT, loss_grad_hint, mean_hint
 
 DTYPES = [np.float64, np.float32]
 DTYPE_IDS = ["float64", "float32"]
-STABLE_HINT = "exp overflowed or log(0) was taken: use the stable form given in the docstring"
 LOSSES = ["mse", "cross_entropy", "binary_cross_entropy_with_logits"]
 GRADS = {loss: f"{loss}_grad" for loss in LOSSES}
-
-
-def scale_hint(n: int):
-    """Diagnose a result that is the expected one times 2, 1/2, -1, N or 1/N."""
-    causes = {
-        0.5: "off by a factor of 2 (the derivative of d**2 is 2 * d)",
-        2.0: "off by a factor of 2 (twice the expected value)",
-        -1.0: "sign flipped: (prediction - target), not the reverse",
-        float(n): f"{n} times too large: a sum where the contract takes a mean over N",
-        1 / n: f"{n} times too small: divided by N twice?",
-    }
-
-    return factor_hint(causes)
 
 
 def make_inputs(loss: str, rng: np.random.Generator, shape: tuple[int, ...], dtype,
@@ -59,6 +46,10 @@ SHAPES = {
 @pytest.mark.weight(6)
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.rule(
+    "losses.mse.formula", "losses.cross_entropy.formula",
+    "losses.binary_cross_entropy_with_logits.formula",
+)
 def test_loss_matches_reference(impl, ref, loss: str, dtype) -> None:
     rng = np.random.default_rng(20)
     for shape in SHAPES[loss]:
@@ -68,12 +59,16 @@ def test_loss_matches_reference(impl, ref, loss: str, dtype) -> None:
         assert_close(getattr(impl, loss)(pred, target), expected,
                      f"{loss} for inputs of shape {shape}, {np.dtype(dtype)}",
                      **({"rtol": 1e-4, "atol": 1e-6} if dtype == np.float32 else {}),
-                     hint=scale_hint(n))
+                     hint=mean_hint(n))
 
 
 @pytest.mark.weight(6)
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.rule(
+    "losses.mse_grad.formula", "losses.cross_entropy_grad.formula",
+    "losses.binary_cross_entropy_with_logits_grad.formula",
+)
 def test_grad_matches_reference(impl, ref, loss: str, dtype) -> None:
     rng = np.random.default_rng(21)
     grad = GRADS[loss]
@@ -82,12 +77,13 @@ def test_grad_matches_reference(impl, ref, loss: str, dtype) -> None:
         n = shape[0] if loss == "cross_entropy" else pred.size
         assert_close(getattr(impl, grad)(pred, target), getattr(ref, grad)(pred, target),
                      f"{grad} for inputs of shape {shape}, {np.dtype(dtype)}",
-                     hint=scale_hint(n))
+                     hint=loss_grad_hint(n))
 
 
 @pytest.mark.weight(6)
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("loss", ["cross_entropy", "binary_cross_entropy_with_logits"])
+@pytest.mark.rule("losses.all.stable-to-1e4")
 def test_stable_for_logits_up_to_1e4(impl, ref, loss: str, dtype) -> None:
     rng = np.random.default_rng(22)
     _, target = make_inputs(loss, rng, (6, 4), dtype)
@@ -103,16 +99,15 @@ def test_stable_for_logits_up_to_1e4(impl, ref, loss: str, dtype) -> None:
 
 
 @pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.rule("losses.all.python-float")
 def test_loss_is_python_float_for_float32_inputs(impl, loss: str) -> None:
     pred, target = make_inputs(loss, np.random.default_rng(23), (4, 3), np.float32)
-    value = getattr(impl, loss)(pred, target)
-    if not isinstance(value, float):
-        fail(f"{loss} of float32 inputs returned {type(value).__name__}, expected a Python "
-             "float: wrap the result in float(...)")
+    assert_python_float(getattr(impl, loss)(pred, target), f"{loss} of float32 inputs")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.rule("losses.all.float-dtype-kept", "conventions.numpy-in-numpy-out")
 def test_grad_keeps_float_dtype(impl, loss: str, dtype) -> None:
     pred, target = make_inputs(loss, np.random.default_rng(24), (4, 3), dtype)
     what = f"{GRADS[loss]} of {np.dtype(dtype)} inputs"
@@ -120,6 +115,7 @@ def test_grad_keeps_float_dtype(impl, loss: str, dtype) -> None:
 
 
 @pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.rule("losses.all.integer-gives-float64")
 def test_integer_inputs(impl, ref, loss: str) -> None:
     pred = np.array([[3, -1, 0], [2, 2, 5]])
     target = np.array([2, 0]) if loss == "cross_entropy" else np.array([[1, 0, 0], [1, 1, 0]])
@@ -132,6 +128,7 @@ def test_integer_inputs(impl, ref, loss: str) -> None:
 
 
 @pytest.mark.parametrize("function", [*LOSSES, *GRADS.values()])
+@pytest.mark.rule("losses.all.inputs-unchanged")
 def test_inputs_not_modified(impl, function: str) -> None:
     loss = function.removesuffix("_grad")
     pred, target = make_inputs(loss, np.random.default_rng(25), (5, 3), np.float64)
@@ -150,6 +147,9 @@ def test_inputs_not_modified(impl, function: str) -> None:
 @pytest.mark.parametrize(("shape_a", "shape_b"), [((5,), (5, 1)), ((5, 1), (5,)),
                                                   ((1, 5), (5, 1)), ((2, 3), (3,))],
                          ids=["N-vs-Nx1", "Nx1-vs-N", "1xN-vs-Nx1", "2x3-vs-3"])
+@pytest.mark.rule(
+    "losses.mse.shapes-equal", "losses.binary_cross_entropy_with_logits.shapes-equal",
+)
 def test_mismatched_shapes_raise(impl, function: str, shape_a, shape_b) -> None:
     a, b = np.full(shape_a, 0.5), np.full(shape_b, 0.25)
     with expect_value_error(f"{function} with shapes {shape_a} and {shape_b}",
@@ -169,6 +169,7 @@ def test_mismatched_shapes_raise(impl, function: str, shape_a, shape_b) -> None:
      (np.array([0, 1, 100]), "a label of 100")],
     ids=["Nx1", "too-few", "equal-to-C", "negative", "fractional", "nan", "far-out"],
 )
+@pytest.mark.rule("losses.cross_entropy.labels-in-range", "losses.cross_entropy.labels-shape")
 def test_bad_labels_raise(impl, function: str, labels: np.ndarray, problem: str) -> None:
     logits = np.random.default_rng(26).standard_normal((3, 4))
     with expect_value_error(f"{function} with {problem}",
@@ -177,6 +178,7 @@ def test_bad_labels_raise(impl, function: str, labels: np.ndarray, problem: str)
 
 
 @pytest.mark.parametrize("function", ["cross_entropy", "cross_entropy_grad"])
+@pytest.mark.rule("losses.cross_entropy.labels-shape")
 def test_logits_must_be_2d(impl, function: str) -> None:
     with expect_value_error(f"{function} with 1-D logits of shape (4,)",
                             "logits have shape (N, C)"):
@@ -187,6 +189,7 @@ def test_logits_must_be_2d(impl, function: str) -> None:
 @pytest.mark.parametrize("labels", [np.array([3.0, 0.0, 1.0]), np.array([3, 0, 1], np.uint8),
                                     np.array([3, 0, 1], np.int32)],
                          ids=["float64", "uint8", "int32"])
+@pytest.mark.rule("losses.cross_entropy.integer-valued-floats-accepted")
 def test_label_dtypes_accepted(impl, ref, function: str, labels: np.ndarray) -> None:
     logits = np.random.default_rng(27).standard_normal((3, 4))
     expected = getattr(ref, function)(logits, np.array([3, 0, 1]))
@@ -196,6 +199,7 @@ def test_label_dtypes_accepted(impl, ref, function: str, labels: np.ndarray) -> 
 
 @pytest.mark.parametrize("function", ["binary_cross_entropy_with_logits",
                                       "binary_cross_entropy_with_logits_grad"])
+@pytest.mark.rule("losses.binary_cross_entropy_with_logits.targets-in-0-1")
 def test_bce_accepts_boundary_targets(impl, ref, function: str) -> None:
     x, t = np.array([-3.0, 0.5, 2.0, 0.0]), np.array([0.0, 1.0, 1.0, 0.0])
     expected = np.asarray(getattr(ref, function)(x, t))

@@ -50,6 +50,7 @@ SHAPES = [(1, 7, 1), (1, 5, 4), (6, 5, 1), (4, 1, 3), (3, 4, 5), (7, 2, 6), (8, 
 
 @pytest.mark.weight(3)
 @pytest.mark.parametrize(("n", "k", "m"), SHAPES, ids=str)
+@pytest.mark.rule("matmul.matmul_naive.product")
 def test_matmul_naive_matches_numpy(impl, n, k, m) -> None:
     rng = np.random.default_rng(n * 100 + k * 10 + m)
     A, B = random_operands(rng, n, k, m, np.float64)
@@ -61,6 +62,7 @@ def test_matmul_naive_matches_numpy(impl, n, k, m) -> None:
 
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("dtype", [np.int64, np.int32], ids=["int64", "int32"])
+@pytest.mark.rule("matmul.all.integer-gives-float64")
 def test_matmul_naive_integer_inputs_give_float64(impl, dtype) -> None:
     A, B = random_operands(np.random.default_rng(3), 3, 4, 2, dtype)
     C = impl.matmul_naive(A, B)
@@ -68,6 +70,7 @@ def test_matmul_naive_integer_inputs_give_float64(impl, dtype) -> None:
     assert_close(C, (A @ B).astype(np.float64), f"matmul_naive of {np.dtype(dtype)} inputs")
 
 
+@pytest.mark.rule("matmul.all.float-dtype-kept")
 def test_matmul_naive_keeps_float32(impl) -> None:
     A, B = random_operands(np.random.default_rng(4), 3, 5, 4, np.float32)
     C = impl.matmul_naive(A, B)
@@ -76,6 +79,7 @@ def test_matmul_naive_keeps_float32(impl) -> None:
     assert_close(C, expected, "matmul_naive of float32 inputs", atol=1e-5)
 
 
+@pytest.mark.rule("matmul.all.inputs-unchanged")
 def test_matmul_naive_leaves_its_inputs_alone(impl) -> None:
     A, B = random_operands(np.random.default_rng(5), 3, 4, 2, np.float64)
     A_before, B_before = A.copy(), B.copy()
@@ -85,12 +89,14 @@ def test_matmul_naive_leaves_its_inputs_alone(impl) -> None:
 
 
 @pytest.mark.parametrize(("n", "k", "m"), [(3, 5, 7), (7, 5, 3), (1, 64, 2), (128, 1, 9)], ids=str)
+@pytest.mark.rule("matmul.matmul_flops.formula")
 def test_matmul_flops_matches_reference(impl, ref, n, k, m) -> None:
     assert_equal(impl.matmul_flops(n, k, m), ref.matmul_flops(n, k, m),
                  f"matmul_flops({n}, {k}, {m})", hint="2*n*k*m, for an (n, k) @ (k, m) product")
 
 
 @pytest.mark.weight(4)
+@pytest.mark.rule("matmul.time_it.region")
 def test_time_it_times_each_call_with_its_sync(impl) -> None:
     device = FakeAsyncDevice(WARMUP_WORK_S + TIMED_WORK_S)
     timing = impl.time_it(device.launch, warmup=len(WARMUP_WORK_S), repeats=len(TIMED_WORK_S),
@@ -109,6 +115,7 @@ def test_time_it_times_each_call_with_its_sync(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("matmul.time_it.result")
 def test_time_it_reports_the_median_of_uneven_times(impl) -> None:
     device = FakeAsyncDevice(TIMED_WORK_S)
     timing = impl.time_it(device.launch, warmup=0, repeats=len(TIMED_WORK_S),
@@ -122,6 +129,7 @@ def test_time_it_reports_the_median_of_uneven_times(impl) -> None:
     assert_close(timing["min_s"], min(times_s), "time_it(...)['min_s']", rtol=1e-12)
 
 
+@pytest.mark.rule("matmul.time_it.result")
 def test_time_it_even_repeats_median_lies_between_the_middle_times(impl) -> None:
     device = FakeAsyncDevice(TIMED_WORK_S[:4])
     timing = impl.time_it(device.launch, warmup=0, repeats=4, sync=device.synchronize)
@@ -131,6 +139,7 @@ def test_time_it_even_repeats_median_lies_between_the_middle_times(impl) -> None
              f"{middle} of four repeats")
 
 
+@pytest.mark.rule("matmul.time_it.region")
 def test_time_it_without_sync_times_fn_itself(impl) -> None:
     def work() -> None:
         time.sleep(0.002)
@@ -142,6 +151,7 @@ def test_time_it_without_sync_times_fn_itself(impl) -> None:
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+@pytest.mark.rule("matmul.benchmark_matmul.result")
 def test_benchmark_matmul_accepts_each_dtype(impl, dtype) -> None:
     result = impl.benchmark_matmul(16, "cpu", dtype, warmup=1, repeats=2)
     assert_equal(result["dtype"], dtype, f"benchmark_matmul(16, 'cpu', {dtype!r})['dtype']")
@@ -154,6 +164,7 @@ def test_benchmark_matmul_accepts_each_dtype(impl, dtype) -> None:
 
 
 @pytest.mark.parametrize("n", [1, 33, 100], ids=str)
+@pytest.mark.rule("matmul.benchmark_matmul.result")
 def test_benchmark_matmul_reports_n_and_a_plausible_time(impl, n) -> None:
     result = impl.benchmark_matmul(n, warmup=1, repeats=3)
     assert_equal((result["n"], result["device"]), (n, "cpu"),

@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 
 from grader.suites.checks import assert_close, assert_equal, expect_value_error, fail
+from grader.suites.hints import SGD_RULE
 
 TIGHT = {"rtol": 1e-12, "atol": 1e-14}
-RULE = ("g = grad + weight_decay * p; v = g on the first step, else v = momentum * v + g; "
-        "p -= lr * v (in place)")
 
 
 # iterate_minibatches ---------------------------------------------------------------------------
@@ -25,6 +24,7 @@ RULE = ("g = grad + weight_decay * p; v = g on the first step, else v = momentum
     [(20, 5), (21, 5), (7, 1), (6, 50), (33, 8)],
     ids=lambda v: str(v),
 )
+@pytest.mark.rule("sgd.iterate_minibatches.order", "sgd.iterate_minibatches.covers-once")
 def test_minibatches_match_reference_with_same_seed(impl, ref, n_samples, batch_size) -> None:
     seed = n_samples * 100 + batch_size
     got = list(impl.iterate_minibatches(n_samples, batch_size, rng=np.random.default_rng(seed)))
@@ -37,12 +37,14 @@ def test_minibatches_match_reference_with_same_seed(impl, ref, n_samples, batch_
                      hint="cut rng.permutation(n_samples) into consecutive batches")
 
 
+@pytest.mark.rule("sgd.iterate_minibatches.order")
 def test_unshuffled_ignores_rng(impl) -> None:
     batches = list(impl.iterate_minibatches(7, 3, shuffle=False, rng=np.random.default_rng(0)))
     assert_equal([np.asarray(b).tolist() for b in batches], [[0, 1, 2], [3, 4, 5], [6]],
                  "iterate_minibatches(7, 3, shuffle=False, rng=...)")
 
 
+@pytest.mark.rule("sgd.iterate_minibatches.covers-once")
 def test_no_samples_no_batches(impl) -> None:
     batches = list(impl.iterate_minibatches(0, 4, rng=np.random.default_rng(0)))
     assert_equal(len(batches), 0, "the number of batches of iterate_minibatches(0, 4)")
@@ -90,14 +92,16 @@ SETTINGS = [
 @pytest.mark.weight(3)
 @pytest.mark.parametrize("settings", SETTINGS, ids=settings_id)
 @pytest.mark.parametrize("seed", range(2), ids=lambda s: f"seed{s}")
+@pytest.mark.rule("sgd.SGD.step.torch-rule")
 def test_five_steps_match_reference(impl, ref, seed: int, settings: dict) -> None:
     mine, theirs = run_both(impl, ref, seed, np.float64, **settings)
     for name in theirs:
         assert_close(mine[name], theirs[name], f"your params[{name!r}] after 5 steps of "
-                     f"SGD({settings})", hint=RULE, **TIGHT)
+                     f"SGD({settings})", hint=SGD_RULE, **TIGHT)
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("sgd.all.float-dtype-kept", "sgd.SGD.step.in-place")
 def test_float32_parameters_stay_float32_in_place(impl, ref) -> None:
     settings = {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01}
     mine, theirs = run_both(impl, ref, 7, np.float32, **settings)
@@ -105,10 +109,11 @@ def test_float32_parameters_stay_float32_in_place(impl, ref) -> None:
         if mine[name].dtype != np.float32:
             fail(f"params[{name!r}] became {mine[name].dtype}; updated in place it stays float32")
         assert_close(mine[name], theirs[name], f"your float32 params[{name!r}] after 5 steps",
-                     hint=RULE)
+                     hint=SGD_RULE)
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("sgd.SGD.step.torch-rule")
 def test_momentum_buffers_are_per_parameter(impl, ref) -> None:
     # Two parameters with very different gradients: one shared buffer would mix them.
     a, b = np.zeros(2), np.zeros(2)
@@ -118,10 +123,11 @@ def test_momentum_buffers_are_per_parameter(impl, ref) -> None:
     for grads in ({"a": np.ones(2), "b": -np.ones(2)}, {"a": np.zeros(2), "b": 2 * np.ones(2)}):
         ref_opt.step(grads)
         opt.step(grads)
-    assert_close(a, ra, "your params['a'] after 2 momentum steps", hint=RULE, **TIGHT)
-    assert_close(b, rb, "your params['b'] after 2 momentum steps", hint=RULE, **TIGHT)
+    assert_close(a, ra, "your params['a'] after 2 momentum steps", hint=SGD_RULE, **TIGHT)
+    assert_close(b, rb, "your params['b'] after 2 momentum steps", hint=SGD_RULE, **TIGHT)
 
 
+@pytest.mark.rule("sgd.all.inputs-unchanged")
 def test_grads_are_never_modified(impl) -> None:
     params, grads = random_problem(3)
     originals = [copy_params(g) for g in grads]
@@ -147,6 +153,7 @@ def reuse_gradient_buffer(module, momentum: float) -> list:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("sgd.SGD.step.torch-rule")
 def test_reused_gradient_array_does_not_leak_into_buffer(impl, ref) -> None:
     got = impl.run(reuse_gradient_buffer, 0.9)
     want = reuse_gradient_buffer(ref, 0.9)
@@ -156,6 +163,7 @@ def test_reused_gradient_array_does_not_leak_into_buffer(impl, ref) -> None:
                  **TIGHT)
 
 
+@pytest.mark.rule("sgd.SGD.step.torch-rule")
 def test_momentum_zero_is_plain_gradient_descent(impl) -> None:
     p = np.array([3.0, -1.0])
     opt = impl.SGD({"p": p}, lr=0.25, momentum=0.0)
@@ -165,6 +173,7 @@ def test_momentum_zero_is_plain_gradient_descent(impl) -> None:
                  "p after 3 steps with momentum 0", hint="with momentum 0: p -= lr * grad")
 
 
+@pytest.mark.rule("sgd.SGD.step.shapes-equal")
 def test_step_rejects_gradient_of_transposed_shape(impl) -> None:
     opt = impl.SGD({"W": np.ones((2, 3))}, lr=0.1)
     with expect_value_error("step with grads['W'] of shape (3, 2) for W of shape (2, 3)",
@@ -172,6 +181,7 @@ def test_step_rejects_gradient_of_transposed_shape(impl) -> None:
         opt.step({"W": np.ones((3, 2))})
 
 
+@pytest.mark.rule("sgd.SGD.step.shapes-equal")
 def test_step_rejects_scalar_gradient_for_vector(impl) -> None:
     opt = impl.SGD({"w": np.ones(3)}, lr=0.1)
     with expect_value_error("step with grads['w'] = 1.0 for w of shape (3,)",
@@ -198,6 +208,9 @@ CASES = [
 
 @pytest.mark.weight(3)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"seed{c['seed']}-bs{c['batch_size']}")
+@pytest.mark.rule(
+    "sgd.train_linear_regression.reference-run", "sgd.train_linear_regression.result",
+)
 def test_linear_regression_matches_reference(impl, ref, case: dict) -> None:
     X, y = regression_data(case["seed"], case["n"], case["d"])
     kwargs = {"lr": case["lr"], "epochs": case["epochs"], "batch_size": case["batch_size"]}
@@ -215,6 +228,7 @@ def test_linear_regression_matches_reference(impl, ref, case: dict) -> None:
     assert_close(b, rb, f"{what} b", hint=hint, **close)
 
 
+@pytest.mark.rule("sgd.train_linear_regression.sgd-on-mse")
 def test_linear_regression_approaches_least_squares(impl) -> None:
     X, y = regression_data(5, 80, 3)
     # One batch of all 80 samples: plain gradient descent, which converges to the lstsq fit.
@@ -228,6 +242,7 @@ def test_linear_regression_approaches_least_squares(impl) -> None:
                  hint=hint)
 
 
+@pytest.mark.rule("sgd.train_linear_regression.sgd-on-mse")
 def test_linear_regression_zero_epochs(impl) -> None:
     X, y = regression_data(6, 10, 2)
     w, b, losses = impl.train_linear_regression(X, y, epochs=0, rng=np.random.default_rng(0))
@@ -236,6 +251,7 @@ def test_linear_regression_zero_epochs(impl) -> None:
     assert_equal(list(losses), [], "losses after 0 epochs")
 
 
+@pytest.mark.rule("sgd.all.inputs-unchanged")
 def test_linear_regression_does_not_modify_inputs(impl) -> None:
     X, y = regression_data(7, 20, 2)
     X0, y0 = X.copy(), y.copy()
@@ -244,6 +260,7 @@ def test_linear_regression_does_not_modify_inputs(impl) -> None:
     assert_equal(y, y0, "y after train_linear_regression", hint="inputs are never modified")
 
 
+@pytest.mark.rule("sgd.train_linear_regression.shapes")
 def test_linear_regression_rejects_mismatched_lengths(impl) -> None:
     X, y = regression_data(8, 20, 2)
     with expect_value_error("train_linear_regression(X of 20 samples, y of 19)",

@@ -8,11 +8,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.suites.checks import assert_array, assert_close, assert_dtype, strict_floats
+from grader.suites.checks import (
+    assert_array,
+    assert_close,
+    assert_dtype,
+    check_imports_no_later_exercise,
+    strict_floats,
+)
 
 ELEMENTWISE = ["sigmoid", "sigmoid_grad", "relu", "relu_grad", "tanh", "tanh_grad"]
 ALL = [*ELEMENTWISE, "softmax", "log_softmax"]
-STABLE_HINT = "exp overflowed: use the stable form given in the docstring"
+OVERFLOW_HINT = "exp overflowed: use the stable form given in the docstring"
 LOG_HINT = "log of a softmax that underflowed to 0: use the log-sum-exp form in the docstring"
 
 
@@ -25,6 +31,7 @@ def numerical_derivative(f, z: np.ndarray, h: float = 1e-6) -> np.ndarray:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("activations.sigmoid.formula")
 def test_sigmoid_values(impl) -> None:
     z = np.array([-2.0, 0.0, 1.0, 3.0])
     expected = np.array([0.11920292202212, 0.5, 0.73105857863, 0.95257412682243])
@@ -32,6 +39,7 @@ def test_sigmoid_values(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("activations.tanh.formula")
 def test_tanh_values(impl) -> None:
     z = np.array([-1.0, 0.0, 0.5, 2.0])
     expected = np.array([-0.76159415595576, 0.0, 0.46211715726001, 0.96402758007582])
@@ -39,6 +47,7 @@ def test_tanh_values(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("activations.relu.formula")
 def test_relu_values(impl) -> None:
     z = np.array([[-2.0, -0.5, 0.0], [0.5, 3.0, -7.0]])
     expected = np.array([[0.0, 0.0, 0.0], [0.5, 3.0, 0.0]])
@@ -46,6 +55,7 @@ def test_relu_values(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("activations.relu_grad.zero-at-zero")
 def test_relu_grad_values(impl) -> None:
     z = np.array([-2.0, -1e-8, 0.0, 1e-8, 3.0])
     expected = np.array([0.0, 0.0, 0.0, 1.0, 1.0])
@@ -57,6 +67,7 @@ def test_relu_grad_values(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("activations.softmax.sums-to-one-along-axis")
 def test_softmax_values(impl) -> None:
     z = np.array([1.0, 2.0, 3.0])
     expected = np.array([0.09003057317038, 0.2447284710548, 0.66524095577482])
@@ -64,6 +75,7 @@ def test_softmax_values(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("activations.log_softmax.without-log-of-softmax")
 def test_log_softmax_values(impl) -> None:
     z = np.array([1.0, 2.0, 3.0])
     expected = np.array([-2.40760596444438, -1.40760596444438, -0.40760596444438])
@@ -74,6 +86,7 @@ def test_log_softmax_values(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("activations.sigmoid.formula")
 def test_sigmoid_is_symmetric(impl) -> None:
     z = np.random.default_rng(0).uniform(-20, 20, size=50)
     assert_close(impl.sigmoid(-z), 1 - impl.sigmoid(z), "sigmoid(-z) against 1 - sigmoid(z)",
@@ -84,6 +97,10 @@ def test_sigmoid_is_symmetric(impl) -> None:
 @pytest.mark.parametrize(("function", "grad"), [("sigmoid", "sigmoid_grad"),
                                                 ("tanh", "tanh_grad"),
                                                 ("relu", "relu_grad")])
+@pytest.mark.rule(
+    "activations.sigmoid_grad.formula", "activations.tanh_grad.formula",
+    "activations.relu_grad.zero-at-zero",
+)
 def test_grad_matches_finite_differences(impl, function: str, grad: str) -> None:
     z = np.random.default_rng(1).uniform(-6, 6, size=(4, 5))
     z[np.abs(z) < 1e-3] = 0.5  # relu has a kink at 0, where differences mean nothing
@@ -93,6 +110,7 @@ def test_grad_matches_finite_differences(impl, function: str, grad: str) -> None
 
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.rule("activations.softmax.sums-to-one-along-axis")
 def test_softmax_sums_to_one_along_axis(impl, axis: int) -> None:
     z = np.random.default_rng(2).normal(scale=3, size=(3, 4, 5))
     p = assert_array(impl.softmax(z, axis=axis), f"softmax(z, axis={axis})")
@@ -103,6 +121,7 @@ def test_softmax_sums_to_one_along_axis(impl, axis: int) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("activations.softmax.sums-to-one-along-axis")
 def test_softmax_is_shift_invariant(impl) -> None:
     z = np.random.default_rng(3).normal(size=(4, 6))
     shift = np.array([[-50.0], [0.0], [7.0], [300.0]])
@@ -111,6 +130,7 @@ def test_softmax_is_shift_invariant(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("activations.log_softmax.without-log-of-softmax")
 def test_log_softmax_is_log_of_softmax(impl) -> None:
     z = np.random.default_rng(4).normal(scale=3, size=(5, 4))
     assert_close(impl.log_softmax(z), np.log(impl.softmax(z)),
@@ -133,10 +153,13 @@ def test_log_softmax_is_log_of_softmax(impl) -> None:
     ],
     ids=["sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "softmax", "log_softmax"],
 )
+@pytest.mark.rule(
+    "activations.all.stable-to-1e4", "activations.log_softmax.without-log-of-softmax",
+)
 def test_stable_for_large_inputs(impl, function: str, z: list, expected: list) -> None:
     z = np.array(z)
     what = f"{function}({z.tolist()})"
-    hint = LOG_HINT if function == "log_softmax" else STABLE_HINT
+    hint = LOG_HINT if function == "log_softmax" else OVERFLOW_HINT
     with strict_floats(what, hint=hint):
         got = getattr(impl, function)(z)
     assert_close(got, np.array(expected), what, rtol=1e-9, hint=hint)
@@ -146,7 +169,18 @@ def test_stable_for_large_inputs(impl, function: str, z: list, expected: list) -
 
 
 @pytest.mark.parametrize("function", ALL)
+@pytest.mark.rule("activations.all.float-dtype-kept", "conventions.numpy-in-numpy-out")
 def test_float32_in_float32_out(impl, function: str) -> None:
     z = np.array([[-1.5, 0.0, 2.0]], dtype=np.float32)
     got = assert_array(getattr(impl, function)(z), f"{function}(float32 z)")
     assert_dtype(got, np.float32, f"{function}(float32 z)")
+
+
+# The contract's order of exercises.
+
+
+@pytest.mark.rule("activations.all.imports-no-later-exercise")
+def test_works_without_the_later_exercises(impl) -> None:
+    z = np.array([-1.0, 0.0, 2.0])
+    got = check_imports_no_later_exercise(impl, "activations", [("sigmoid", (z,))])
+    assert_close(got, 1 / (1 + np.exp(-z)), "sigmoid(z) of activations.py imported on its own")

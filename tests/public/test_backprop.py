@@ -13,17 +13,22 @@ from grader.suites.checks import (
     assert_array,
     assert_close,
     assert_equal,
+    assert_python_float,
+    check_imports_no_later_exercise,
+    expect_runtime_error,
+    expect_value_error,
     factor_hint,
     fail,
     strict_floats,
 )
+from grader.suites.hints import (
+    PLAIN_ACTIVATIONS,
+    backprop_grad_hint,
+    last_layer_first,
+    resembles,
+)
 
-SIGMAS = {
-    "relu": lambda z: np.maximum(z, 0),
-    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
-    "tanh": np.tanh,
-}
-ACTIVATIONS = list(SIGMAS)
+ACTIVATIONS = list(PLAIN_ACTIVATIONS)
 LAYER_SIZES = {"one-layer": [3, 4], "two-layers": [3, 5, 4], "three-layers": [3, 4, 4, 3]}
 GRADIENT_CHECK_LIMIT = 1e-6
 
@@ -61,57 +66,6 @@ def plain_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
 
 def rel_err(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a) + np.abs(b))))
-
-
-def close(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and np.allclose(a, b, rtol=1e-5, atol=1e-9)
-
-
-def grad_hint(name: str, is_last_layer: bool, batch_size: int):
-    """Diagnose a wrong gradient `name` (actual) against the right one (expected)."""
-    factors = {-1.0: f"{name} has the wrong sign"}
-    if batch_size > 1:
-        factors[float(batch_size)] = (f"{name} is N = {batch_size} times too large: the loss is "
-                                      "a mean, so dlogits = cross_entropy_grad(...) carries 1/N")
-        factors[1 / batch_size] = (f"{name} is N = {batch_size} times too small: BP3 and BP4 "
-                                   "sum over the batch; the 1/N is already in dlogits")
-    by_factor = factor_hint(factors)
-
-    def hint(actual: np.ndarray, expected: np.ndarray) -> str | None:
-        if actual.shape == expected.shape[::-1] and actual.shape != expected.shape:
-            return (f"{name} is transposed: BP4 is dC/dW^k = a^(k-1).T @ delta^k, "
-                    "shape (n_(k-1), n_k)")
-        if actual.shape != expected.shape and name.startswith("b"):
-            return "BP3 sums delta^k over the batch (axis 0): dC/db^k has shape (n_k,)"
-        if actual.shape != expected.shape:
-            return "a gradient has the shape of its parameter"
-        if not is_last_layer:
-            return by_factor(actual, expected) or (
-                "the last layer's gradients are right but this one is not: check BP2, "
-                "delta^k = (delta^(k+1) @ W^(k+1).T) * sigma'(z^k), elementwise, "
-                "with sigma' taken at z^k, not at a^k = sigma(z^k)")
-        return by_factor(actual, expected)
-
-    return hint
-
-
-def last_layer_first(n_layers: int) -> list[str]:
-    """Parameter names from the last layer down, so a hint can blame BP2 for an earlier one."""
-    return [f"{p}{k}" for k in range(n_layers, 0, -1) for p in ("W", "b")]
-
-
-def expect_runtime_error(call, what: str, why: str) -> None:
-    """`call()` must raise RuntimeError (NotImplementedError, its subclass, is not enough)."""
-    __tracebackhide__ = True
-    try:
-        call()
-    except NotImplementedError:
-        raise
-    except RuntimeError:
-        return
-    except Exception as err:
-        fail(f"{what} raised {type(err).__name__}: {err}; expected a RuntimeError ({why})")
-    fail(f"{what} returned normally; expected a RuntimeError ({why})")
 
 
 # Scenarios: they run next to your code, so that a closure sees the arrays your MLP holds.
@@ -173,6 +127,7 @@ KNOWN_FUNCTIONS = {
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 2)], ids=["5", "3x4", "2x3x2"])
 @pytest.mark.parametrize("function", KNOWN_FUNCTIONS)
+@pytest.mark.rule("backprop.numerical_gradient.central-differences")
 def test_numerical_gradient_of_known_functions(impl, function, shape) -> None:
     f, gradient = KNOWN_FUNCTIONS[function]
     x = np.random.default_rng(1).uniform(-2, 2, size=shape)
@@ -182,6 +137,7 @@ def test_numerical_gradient_of_known_functions(impl, function, shape) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("backprop.numerical_gradient.central-differences")
 def test_numerical_gradient_of_quadratic_form(impl) -> None:
     rng = np.random.default_rng(2)
     A = rng.standard_normal((4, 4))  # not symmetric: d(x^T A x)/dx = (A + A^T) x
@@ -192,6 +148,7 @@ def test_numerical_gradient_of_quadratic_form(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("backprop.numerical_gradient.central-differences")
 def test_numerical_gradient_uses_h(impl) -> None:
     # For f = sum(x^3), central differences give exactly 3x^2 + h^2: the h^2 shows which h ran.
     x = np.array([-1.5, 0.0, 0.5, 2.0])
@@ -199,10 +156,12 @@ def test_numerical_gradient_uses_h(impl) -> None:
     assert_close(impl.numerical_gradient(lambda v: float(np.sum(v**3)), x, h=h),
                  3 * x**2 + h**2, "numerical_gradient of sum(x^3) with h=1e-2",
                  rtol=1e-8, atol=1e-9,
-                 hint=lambda got, _: "use the h you are given" if close(got, 3 * x**2) else None)
+                 hint=lambda got, _: "use the h you are given"
+                 if resembles(got, 3 * x**2) else None)
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("backprop.numerical_gradient.perturbs-in-place")
 def test_numerical_gradient_sees_x_through_a_closure(impl) -> None:
     x = np.random.default_rng(3).uniform(-2, 2, size=(2, 3))
     result = impl.run(closure_scenario, x)
@@ -215,6 +174,7 @@ def test_numerical_gradient_sees_x_through_a_closure(impl) -> None:
 
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.rule("backprop.numerical_gradient.restores-exactly", "backprop.all.inputs-unchanged")
 def test_numerical_gradient_restores_x_exactly(impl, dtype) -> None:
     h = 1e-5 if dtype == "float64" else 1e-3
     # Values much smaller than h: there (x - h) + h and (x + h) - h are not x again.
@@ -231,6 +191,7 @@ def test_numerical_gradient_restores_x_exactly(impl, dtype) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.numerical_gradient.central-differences")
 def test_numerical_gradient_float32(impl) -> None:
     x = np.random.default_rng(5).uniform(-2, 2, size=(4, 3)).astype(np.float32)
     grad = impl.numerical_gradient(lambda v: float(np.sum(v.astype(np.float64) ** 2)), x, h=1e-2)
@@ -242,6 +203,7 @@ def test_numerical_gradient_float32(impl) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.relative_error.formula")
 def test_relative_error_formula(impl) -> None:
     a = np.array([[1.0, 2.0], [3.0, -4.0]])
     b = np.array([[1.0, 2.5], [2.0, -4.0]])
@@ -251,6 +213,7 @@ def test_relative_error_formula(impl) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.relative_error.formula")
 def test_relative_error_floor(impl) -> None:
     zeros = np.zeros(3)
     with strict_floats("relative_error(zeros, zeros)", hint="0 / 0: the floor 1e-8 prevents it"):
@@ -266,13 +229,14 @@ def test_relative_error_floor(impl) -> None:
 @pytest.mark.weight(1)
 @pytest.mark.parametrize("sizes", LAYER_SIZES)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.MLP.activations", "backprop.MLP.init", "backprop.MLP.forward")
 def test_forward_is_the_contract_network(impl, activation, sizes) -> None:
     layer_sizes, seed = LAYER_SIZES[sizes], 7
     X = np.random.default_rng(6).standard_normal((5, layer_sizes[0]))
     mlp = impl.MLP(layer_sizes, activation=activation, seed=seed)
     params = contract_params(layer_sizes, seed)
     assert_equal(sorted(mlp.params), sorted(params), "sorted(MLP(...).params)")
-    sigma = SIGMAS[activation]
+    sigma = PLAIN_ACTIVATIONS[activation]
     variants = {
         "the last layer must be linear (no activation on the logits)":
             plain_forward(params, X, sigma, last_activation=True),
@@ -281,7 +245,7 @@ def test_forward_is_the_contract_network(impl, activation, sizes) -> None:
     }
 
     def hint(actual: np.ndarray, _: np.ndarray) -> str | None:
-        return next((why for why, wrong in variants.items() if close(actual, wrong)), None)
+        return next((why for why, wrong in variants.items() if resembles(actual, wrong)), None)
 
     assert_close(mlp.forward(X), plain_forward(params, X, sigma),
                  f"MLP({layer_sizes}, {activation!r}, seed={seed}).forward(X)",
@@ -289,6 +253,7 @@ def test_forward_is_the_contract_network(impl, activation, sizes) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.MLP.backward.before-forward")
 def test_backward_before_forward_raises(impl) -> None:
     mlp = impl.MLP([3, 4, 2])
     expect_runtime_error(lambda: mlp.backward(np.zeros((2, 2))), "MLP.backward before forward",
@@ -297,13 +262,15 @@ def test_backward_before_forward_raises(impl) -> None:
 
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.MLP.loss_and_grads", "backprop.MLP.backward")
 def test_loss_is_cross_entropy_of_forward(impl, activation) -> None:
     rng = np.random.default_rng(8)
     X, labels = rng.standard_normal((6, 3)), rng.integers(0, 4, size=6)
     mlp = impl.MLP([3, 5, 4], activation=activation, seed=1)
     loss, grads = mlp.loss_and_grads(X, labels)
+    assert_python_float(loss, "loss_and_grads(X, labels)[0]")
     expected = plain_cross_entropy(plain_forward(contract_params([3, 5, 4], 1), X,
-                                                 SIGMAS[activation]), labels)
+                                                 PLAIN_ACTIVATIONS[activation]), labels)
     assert_close(loss, expected, "loss_and_grads(X, labels)[0]", rtol=1e-10,
                  hint="the loss is cross_entropy(forward(X), labels); if forward fails "
                       "test_forward_is_the_contract_network, fix it first")
@@ -316,6 +283,7 @@ def test_loss_is_cross_entropy_of_forward(impl, activation) -> None:
 @pytest.mark.weight(4)
 @pytest.mark.parametrize("sizes", LAYER_SIZES)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.rule("backprop.MLP.backward", "backprop.MLP.loss_and_grads")
 def test_gradient_check(impl, activation, sizes) -> None:
     layer_sizes = LAYER_SIZES[sizes]
     rng = np.random.default_rng(9)
@@ -335,7 +303,7 @@ def test_gradient_check(impl, activation, sizes) -> None:
         if estimate.shape != shape:
             fail(f"numerical_gradient(loss, params[{name!r}]) has shape {estimate.shape}, "
                  f"expected {shape}: the gradient has the shape of x")
-        hint = grad_hint(name, k == n_layers, batch_size)
+        hint = backprop_grad_hint(name, k == n_layers, batch_size)
         why = hint(analytic, estimate)
         if analytic.shape != shape:
             fail(f"grads[{name!r}] has shape {analytic.shape}, expected {shape}; {why}")
@@ -347,6 +315,7 @@ def test_gradient_check(impl, activation, sizes) -> None:
 
 
 @pytest.mark.weight(1)
+@pytest.mark.rule("backprop.MLP.predict")
 def test_predict_is_argmax_of_logits(impl) -> None:
     rng = np.random.default_rng(10)
     X = rng.standard_normal((9, 3))  # 9 samples, 4 classes: the argmax is over axis 1
@@ -361,6 +330,7 @@ def test_predict_is_argmax_of_logits(impl) -> None:
 
 @pytest.mark.weight(2)
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.rule("backprop.MLP.loss_and_grads")
 def test_training_learns_xor(impl, activation) -> None:
     rng = np.random.default_rng(11)
     X = rng.uniform(-1, 1, size=(64, 2))
@@ -373,3 +343,63 @@ def test_training_learns_xor(impl, activation) -> None:
              "expected it at least halved: the gradients point the wrong way or are too small")
     if result["accuracy"] < 0.9:
         fail(f"after training on XOR the accuracy is {result['accuracy']:.2f}, expected >= 0.9")
+
+
+# Bad input: ValueError, never a silent broadcast.
+
+
+@pytest.mark.rule("backprop.MLP.unknown-activation", "conventions.value-error-names-the-problem")
+@pytest.mark.weight(2)
+@pytest.mark.parametrize("activation", ["softmax", "leaky_relu", "linear", ""])
+def test_unknown_activation_is_refused(impl, activation) -> None:
+    X = np.random.default_rng(13).standard_normal((2, 3))
+    impl.MLP([3, 4, 2], activation="sigmoid").forward(X)  # the known names work
+    # Refused by the constructor or, at the latest, by the first forward: never a fallback.
+    with expect_value_error(f"MLP([3, 4, 2], activation={activation!r})",
+                            "activation is 'relu', 'sigmoid' or 'tanh'; a silent default would "
+                            "train another network than the one asked for",
+                            mentions=("activation", "relu")):
+        impl.MLP([3, 4, 2], activation=activation).forward(X)
+
+
+@pytest.mark.rule("backprop.MLP.forward.feature-count")
+@pytest.mark.parametrize("shape", [(3,), (2, 5, 3), (5, 4)], ids=["1-D", "3-D", "4-features"])
+def test_forward_rejects_inputs_of_another_shape(impl, shape) -> None:
+    # (3,) @ W1 and (2, 5, 3) @ W1 both compute something: only a check catches them.
+    with expect_value_error(f"MLP([3, 4, 2]).forward(X of shape {shape})",
+                            "X must have shape (N, 3), one row per sample"):
+        impl.MLP([3, 4, 2]).forward(np.ones(shape))
+
+
+@pytest.mark.rule("backprop.MLP.backward.dlogits-shape")
+@pytest.mark.parametrize("shape", [(5, 1), (2, 5)], ids=["Nx1", "transposed"])
+def test_backward_rejects_dlogits_of_another_shape(impl, shape) -> None:
+    # One layer: an (N, 1) dlogits broadcasts through BP3 and BP4 without an error.
+    mlp = impl.MLP([3, 2])
+    mlp.forward(np.ones((5, 3)))
+    with expect_value_error(f"backward(dlogits of shape {shape}) after forward of 5 samples "
+                            "into 2 classes", "dlogits has the shape of the logits, (5, 2)"):
+        mlp.backward(np.ones(shape))
+
+
+@pytest.mark.rule("backprop.MLP.loss_and_grads.labels-in-range")
+@pytest.mark.parametrize("labels", [[0, 2, 1], [0, -1, 1], [0, 1.5, 1]],
+                         ids=["equal-to-C", "negative", "fractional"])
+def test_loss_and_grads_rejects_bad_labels(impl, labels) -> None:
+    X = np.random.default_rng(14).standard_normal((3, 3))
+    with expect_value_error(f"MLP([3, 4, 2]).loss_and_grads(X, labels={labels})",
+                            "labels are integers in [0, C): use cross_entropy from the losses "
+                            "exercise, which checks them"):
+        impl.MLP([3, 4, 2]).loss_and_grads(X, np.array(labels))
+
+# The contract's order of exercises.
+
+
+@pytest.mark.rule("backprop.all.imports-no-later-exercise")
+def test_works_without_the_later_exercises(impl) -> None:
+    X = np.random.default_rng(12).standard_normal((4, 3))
+    calls = [("MLP", ([3, 5, 2], "tanh", 1)), ("forward", (X,))]
+    got = check_imports_no_later_exercise(impl, "backprop", calls)
+    assert_close(got, plain_forward(contract_params([3, 5, 2], 1), X, np.tanh),
+                 "MLP([3, 5, 2], 'tanh', 1).forward(X) of backprop.py imported without matmul",
+                 rtol=1e-10, atol=1e-12)

@@ -2,8 +2,7 @@
 stability for large logits and the contract's bad-input errors.
 
 Run them on your work with `pytest tests/public/test_losses.py`. A loss "returns a Python float":
-`isinstance(loss, float)` must hold, which `float(...)` guarantees (np.float64 passes too, being
-a subclass of float; np.float32 and 0-d arrays do not).
+`isinstance(loss, float)` must hold, which `float(...)` guarantees.
 """
 
 from __future__ import annotations
@@ -11,9 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.suites.checks import assert_close, expect_value_error, factor_hint, fail, strict_floats
-
-STABLE_HINT = "exp overflowed or log(0) was taken: use the stable form given in the docstring"
+from grader.suites.checks import (
+    assert_close,
+    assert_python_float,
+    check_imports_no_later_exercise,
+    expect_value_error,
+    strict_floats,
+)
+from grader.suites.hints import STABLE_HINT, loss_grad_hint, mean_hint
 
 
 def numerical_gradient(loss, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
@@ -26,66 +30,50 @@ def numerical_gradient(loss, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
     return grad
 
 
-def grad_hint(n: int):
-    return factor_hint({
-        0.5: "off by a factor of 2: the derivative of d**2 is 2 * d",
-        2.0: "twice the expected gradient: a factor of 2 too many",
-        -1.0: "sign flipped: the gradient goes as (prediction - target), not the reverse",
-        float(n): f"{n} times too large: missing the 1/N of the mean",
-        1 / n: f"{n} times too small: divided by N twice?",
-    })
-
-
-def loss_hint(n: int):
-    return factor_hint({float(n): f"{n} times too large: a sum where the loss is a mean over N",
-                        1 / n: f"{n} times too small: divided by N twice?"})
-
-
-def check_python_float(value, what: str) -> None:
-    if not isinstance(value, float):
-        fail(f"{what} returned {type(value).__name__}, expected a Python float: "
-             "wrap the result in float(...)")
-
-
 # mse
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("losses.mse.formula")
 def test_mse_value(impl) -> None:
     pred, target = np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 0.0])
-    assert_close(impl.mse(pred, target), 13 / 3, "mse([1, 2, 3], [1, 0, 0])", hint=loss_hint(3))
+    assert_close(impl.mse(pred, target), 13 / 3, "mse([1, 2, 3], [1, 0, 0])", hint=mean_hint(3))
     pred2, target2 = np.array([[1.0, -1.0], [0.5, 2.0]]), np.array([[0.0, 1.0], [0.5, 0.0]])
     assert_close(impl.mse(pred2, target2), 9 / 4, "mse of (2, 2) arrays",
                  hint="the mean is over all elements, not over rows")
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.rule("losses.all.python-float")
 def test_mse_returns_python_float(impl, dtype) -> None:
     pred, target = np.array([1.0, 2.0], dtype=dtype), np.array([0.0, 0.0], dtype=dtype)
-    check_python_float(impl.mse(pred, target), f"mse of {np.dtype(dtype)} arrays")
+    assert_python_float(impl.mse(pred, target), f"mse of {np.dtype(dtype)} arrays")
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("losses.mse_grad.formula")
 def test_mse_grad_values(impl) -> None:
     pred, target = np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 0.0])
     assert_close(impl.mse_grad(pred, target), np.array([0.0, 4 / 3, 2.0]),
-                 "mse_grad([1, 2, 3], [1, 0, 0])", hint=grad_hint(3))
+                 "mse_grad([1, 2, 3], [1, 0, 0])", hint=loss_grad_hint(3))
 
 
 @pytest.mark.weight(4)
+@pytest.mark.rule("losses.mse_grad.formula")
 def test_mse_grad_matches_finite_differences(impl) -> None:
     rng = np.random.default_rng(0)
     pred, target = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
     expected = numerical_gradient(lambda p: impl.mse(p, target), pred)
     assert_close(impl.mse_grad(pred, target), expected,
                  "mse_grad against finite differences of mse", rtol=1e-5, atol=1e-8,
-                 hint=grad_hint(pred.size))
+                 hint=loss_grad_hint(pred.size))
 
 
 @pytest.mark.parametrize("function", ["mse", "mse_grad"])
 @pytest.mark.parametrize(("pred_shape", "target_shape"), [((3,), (3, 1)), ((3, 1), (3,)),
                                                           ((4,), (3,))],
                          ids=["N-vs-Nx1", "Nx1-vs-N", "4-vs-3"])
+@pytest.mark.rule("losses.mse.shapes-equal")
 def test_mse_rejects_mismatched_shapes(impl, function: str, pred_shape, target_shape) -> None:
     pred, target = np.ones(pred_shape), np.zeros(target_shape)
     with expect_value_error(f"{function} with shapes {pred_shape} and {target_shape}",
@@ -101,39 +89,44 @@ LABELS = np.array([2, 0])
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("losses.cross_entropy.formula")
 def test_cross_entropy_value(impl) -> None:
     assert_close(impl.cross_entropy(LOGITS, LABELS), 1.0744586305507688,
                  "cross_entropy([[1, 2, 3], [0.5, -1, 2]], [2, 0])", rtol=1e-9,
-                 hint=loss_hint(2))
+                 hint=mean_hint(2))
 
 
 @pytest.mark.parametrize("n_classes", [2, 5])
+@pytest.mark.rule("losses.cross_entropy.formula", "losses.all.python-float")
 def test_cross_entropy_of_equal_logits_is_log_c(impl, n_classes: int) -> None:
     logits = np.full((3, n_classes), 0.7)
     got = impl.cross_entropy(logits, np.arange(3) % n_classes)
-    check_python_float(got, "cross_entropy")
+    assert_python_float(got, "cross_entropy")
     assert_close(got, np.log(n_classes), f"cross_entropy of equal logits, C = {n_classes}")
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("losses.cross_entropy_grad.formula")
 def test_cross_entropy_grad_values(impl) -> None:
     expected = np.array([[0.04501528658519, 0.1223642355274, -0.16737952211259],
                          [-0.41235480392998, 0.01955628663534, 0.39279851729464]])
     assert_close(impl.cross_entropy_grad(LOGITS, LABELS), expected,
                  "cross_entropy_grad([[1, 2, 3], [0.5, -1, 2]], [2, 0])", rtol=1e-9,
-                 hint=grad_hint(2))
+                 hint=loss_grad_hint(2))
 
 
 @pytest.mark.weight(4)
+@pytest.mark.rule("losses.cross_entropy_grad.formula")
 def test_cross_entropy_grad_matches_finite_differences(impl) -> None:
     rng = np.random.default_rng(1)
     logits, labels = rng.normal(scale=2, size=(4, 3)), np.array([0, 2, 1, 2])
     expected = numerical_gradient(lambda z: impl.cross_entropy(z, labels), logits)
     assert_close(impl.cross_entropy_grad(logits, labels), expected,
                  "cross_entropy_grad against finite differences of cross_entropy",
-                 rtol=1e-5, atol=1e-8, hint=grad_hint(4))
+                 rtol=1e-5, atol=1e-8, hint=loss_grad_hint(4))
 
 
+@pytest.mark.rule("losses.cross_entropy_grad.formula")
 def test_cross_entropy_grad_rows_sum_to_zero(impl) -> None:
     logits = np.random.default_rng(2).normal(size=(5, 4))
     grad = impl.cross_entropy_grad(logits, np.array([3, 0, 1, 1, 2]))
@@ -142,6 +135,7 @@ def test_cross_entropy_grad_rows_sum_to_zero(impl) -> None:
 
 
 @pytest.mark.weight(4)
+@pytest.mark.rule("losses.all.stable-to-1e4")
 def test_cross_entropy_stable_for_large_logits(impl) -> None:
     logits = np.array([[1e4, 0.0, -1e4], [1e4, 0.0, -1e4]])
     labels = np.array([0, 2])
@@ -164,6 +158,7 @@ def test_cross_entropy_stable_for_large_logits(impl) -> None:
      ([0, 1, 2], "3 labels for 2 rows")],
     ids=["out-of-range", "negative", "non-integer", "wrong-length"],
 )
+@pytest.mark.rule("losses.cross_entropy.labels-in-range", "losses.cross_entropy.labels-shape")
 def test_cross_entropy_rejects_bad_labels(impl, function: str, labels: list,
                                           problem: str) -> None:
     with expect_value_error(f"{function} with {problem}",
@@ -171,6 +166,7 @@ def test_cross_entropy_rejects_bad_labels(impl, function: str, labels: list,
         getattr(impl, function)(LOGITS, np.array(labels))
 
 
+@pytest.mark.rule("losses.cross_entropy.integer-valued-floats-accepted")
 def test_cross_entropy_accepts_integer_valued_float_labels(impl) -> None:
     assert_close(impl.cross_entropy(LOGITS, np.array([2.0, 0.0])), 1.0744586305507688,
                  "cross_entropy with labels [2.0, 0.0]",
@@ -181,16 +177,18 @@ def test_cross_entropy_accepts_integer_valued_float_labels(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("losses.binary_cross_entropy_with_logits.formula", "losses.all.python-float")
 def test_bce_value(impl) -> None:
     x, t = np.array([-2.0, 0.0, 1.5]), np.array([0.0, 1.0, 0.25])
     got = impl.binary_cross_entropy_with_logits(x, t)
-    check_python_float(got, "binary_cross_entropy_with_logits")
+    assert_python_float(got, "binary_cross_entropy_with_logits")
     assert_close(got, 0.7154961565285568,
                  "binary_cross_entropy_with_logits([-2, 0, 1.5], [0, 1, 0.25])", rtol=1e-9,
-                 hint=loss_hint(3))
+                 hint=mean_hint(3))
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule("losses.binary_cross_entropy_with_logits.formula")
 def test_bce_equals_textbook_formula(impl) -> None:
     rng = np.random.default_rng(3)
     x, t = rng.normal(scale=3, size=(4, 5)), rng.uniform(size=(4, 5))
@@ -198,10 +196,11 @@ def test_bce_equals_textbook_formula(impl) -> None:
     expected = np.mean(-t * np.log(s) - (1 - t) * np.log(1 - s))
     assert_close(impl.binary_cross_entropy_with_logits(x, t), expected,
                  "binary_cross_entropy_with_logits against mean(-t log s - (1 - t) log(1 - s))",
-                 hint=loss_hint(20))
+                 hint=mean_hint(20))
 
 
 @pytest.mark.weight(4)
+@pytest.mark.rule("losses.all.stable-to-1e4")
 def test_bce_stable_for_large_logits(impl) -> None:
     x = np.array([1e4, -1e4, 1e4, -1e4])
     t = np.array([1.0, 0.0, 0.0, 1.0])
@@ -216,13 +215,14 @@ def test_bce_stable_for_large_logits(impl) -> None:
 
 
 @pytest.mark.weight(4)
+@pytest.mark.rule("losses.binary_cross_entropy_with_logits_grad.formula")
 def test_bce_grad_matches_finite_differences(impl) -> None:
     rng = np.random.default_rng(4)
     x, t = rng.normal(scale=2, size=(3, 4)), rng.uniform(size=(3, 4))
     expected = numerical_gradient(lambda z: impl.binary_cross_entropy_with_logits(z, t), x)
     assert_close(impl.binary_cross_entropy_with_logits_grad(x, t), expected,
                  "binary_cross_entropy_with_logits_grad against finite differences",
-                 rtol=1e-5, atol=1e-8, hint=grad_hint(12))
+                 rtol=1e-5, atol=1e-8, hint=loss_grad_hint(12))
 
 
 @pytest.mark.parametrize(
@@ -231,6 +231,7 @@ def test_bce_grad_matches_finite_differences(impl) -> None:
      (np.array([0.0, -0.5, 1.0]), "a target of -0.5 (outside [0, 1])")],
     ids=["above-one", "negative"],
 )
+@pytest.mark.rule("losses.binary_cross_entropy_with_logits.targets-in-0-1")
 def test_bce_rejects_targets_outside_0_1(impl, targets: np.ndarray, problem: str) -> None:
     with expect_value_error(f"binary_cross_entropy_with_logits with {problem}",
                             "targets are probabilities"):
@@ -239,7 +240,28 @@ def test_bce_rejects_targets_outside_0_1(impl, targets: np.ndarray, problem: str
 
 @pytest.mark.parametrize("function", ["binary_cross_entropy_with_logits",
                                       "binary_cross_entropy_with_logits_grad"])
+@pytest.mark.rule("losses.binary_cross_entropy_with_logits.shapes-equal")
 def test_bce_rejects_mismatched_shapes(impl, function: str) -> None:
     with expect_value_error(f"{function} with logits of shape (3,) and targets of shape (3, 1)",
                             "shapes must be equal: no silent broadcasting"):
         getattr(impl, function)(np.array([0.5, -1.0, 2.0]), np.array([[0.0], [1.0], [1.0]]))
+
+
+
+@pytest.mark.rule("conventions.value-error-names-the-problem")
+@pytest.mark.parametrize("function", ["mse", "binary_cross_entropy_with_logits"])
+def test_shape_error_names_the_shapes(impl, function: str) -> None:
+    with expect_value_error(f"{function} with shapes (3,) and (3, 1)",
+                            "shapes must be equal: no silent broadcasting",
+                            mentions=("shape", "(3,)", "(3, 1)")):
+        getattr(impl, function)(np.full(3, 0.5), np.full((3, 1), 0.5))
+
+# The contract's order of exercises.
+
+
+@pytest.mark.rule("losses.all.imports-no-later-exercise")
+def test_works_without_the_later_exercises(impl) -> None:
+    pred, target = np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 0.0])
+    got = check_imports_no_later_exercise(impl, "losses", [("mse", (pred, target))])
+    assert_close(got, 13 / 3, "mse([1, 2, 3], [1, 0, 0]) of losses.py imported without the "
+                 "exercises after it")

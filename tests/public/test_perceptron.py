@@ -7,14 +7,21 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.suites.checks import assert_array, assert_close, assert_equal, expect_value_error, fail
+from grader.suites.checks import (
+    assert_array,
+    assert_close,
+    assert_equal,
+    check_imports_no_later_exercise,
+    expect_value_error,
+    fail,
+)
+from grader.suites.hints import PERCEPTRON_RULE
 
 # The four corners of the unit square, and the truth tables of three logic gates on them.
 CORNERS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
 GATES = {"AND": np.array([0, 0, 0, 1]), "OR": np.array([0, 1, 1, 1])}
 XOR = np.array([0, 1, 1, 0])
 
-RULE = "update = lr * (y[i] - predict(X[i:i+1])[0]); w += update * X[i]; b += update"
 
 
 def check_mistakes(mistakes: object, expected: list[int], what: str) -> None:
@@ -28,7 +35,7 @@ def check_mistakes(mistakes: object, expected: list[int], what: str) -> None:
     hint = (
         "training must stop after the first epoch with no mistake"
         if stops_late
-        else f"a mistake is a sample with update != 0, where {RULE}"
+        else f"a mistake is a sample with update != 0, where {PERCEPTRON_RULE}"
     )
     assert_equal([int(m) for m in mistakes], expected, what, hint=hint)
 
@@ -53,6 +60,7 @@ def check_updated(p: Any, what: str) -> None:
              "with y = 1 is a mistake (predict is 0 on the boundary), so w and b must change")
 
 
+@pytest.mark.rule("perceptron.Perceptron.predict")
 def test_new_perceptron_predicts_0_on_the_boundary(impl) -> None:
     # w = 0 and b = 0: every net input is exactly 0, and 0 is not > 0.
     p = impl.Perceptron(2)
@@ -62,6 +70,7 @@ def test_new_perceptron_predicts_0_on_the_boundary(impl) -> None:
     )
 
 
+@pytest.mark.rule("perceptron.Perceptron.net_input")
 def test_net_input_is_x_dot_w_plus_b(impl) -> None:
     # w and b are set by hand, not by fit: this tests net_input alone, on weights that are not 0.
     p = impl.Perceptron(2)
@@ -71,6 +80,7 @@ def test_net_input_is_x_dot_w_plus_b(impl) -> None:
                  "net_input(X) with w = [2, -1], b = 0.5", hint="X @ w + b, shape (N,)")
 
 
+@pytest.mark.rule("perceptron.Perceptron.predict")
 def test_predict_is_integer_and_thresholds_net_input(impl) -> None:
     # w and b set by hand, as above. Net inputs 3.5, -3, 0, 1, -2: the third is on the boundary.
     p = impl.Perceptron(2)
@@ -80,16 +90,21 @@ def test_predict_is_integer_and_thresholds_net_input(impl) -> None:
 
 
 @pytest.mark.weight(2)
+@pytest.mark.rule(
+    "perceptron.Perceptron.fit.rule", "perceptron.Perceptron.fit.mistakes",
+    "perceptron.Perceptron.fit.stops-after-clean-epoch",
+)
 def test_and_gate_exact_trajectory(impl) -> None:
     # By hand: epoch 1 only (1, 1) is wrong, so w = [1, 1], b = 1; and so on.
     p = impl.Perceptron(2)
     mistakes = p.fit(CORNERS, GATES["AND"], epochs=100)
     check_mistakes(mistakes, [1, 3, 3, 2, 1, 0], "fit(AND corners) mistakes per epoch")
-    assert_close(p.w, np.array([2.0, 1.0]), "w after fitting AND", hint=RULE)
-    assert_close(p.b, -2.0, "b after fitting AND", hint=RULE)
+    assert_close(p.w, np.array([2.0, 1.0]), "w after fitting AND", hint=PERCEPTRON_RULE)
+    assert_close(p.b, -2.0, "b after fitting AND", hint=PERCEPTRON_RULE)
 
 
 @pytest.mark.parametrize("gate", sorted(GATES))
+@pytest.mark.rule("perceptron.Perceptron.fit.stops-after-clean-epoch")
 def test_learns_linearly_separable_gate(impl, gate: str) -> None:
     p = impl.Perceptron(2)
     mistakes = p.fit(CORNERS, GATES[gate], epochs=50)
@@ -99,6 +114,7 @@ def test_learns_linearly_separable_gate(impl, gate: str) -> None:
     check_labels(p.predict(CORNERS), GATES[gate], f"predict after fitting {gate}")
 
 
+@pytest.mark.rule("perceptron.Perceptron.fit.mistakes")
 def test_does_not_converge_on_xor(impl) -> None:
     p = impl.Perceptron(2)
     mistakes = p.fit(CORNERS, XOR, epochs=12)
@@ -107,13 +123,15 @@ def test_does_not_converge_on_xor(impl) -> None:
              "one of the 12 epochs must make a mistake (and all 12 must run)")
 
 
+@pytest.mark.rule("perceptron.Perceptron.fit.rule")
 def test_first_mistake_on_the_boundary(impl) -> None:
     # net_input is 0, so predict gives 0: a positive sample is a mistake, a negative one is not.
     p = impl.Perceptron(2)
     check_mistakes(p.fit(np.array([[1.0, 2.0]]), np.array([1]), epochs=1), [1],
                    "fit([[1, 2]], [1], epochs=1) from w = 0")
-    assert_close(p.w, np.array([1.0, 2.0]), "w after one update on x = [1, 2], y = 1", hint=RULE)
-    assert_close(p.b, 1.0, "b after one update on x = [1, 2], y = 1", hint=RULE)
+    assert_close(p.w, np.array([1.0, 2.0]), "w after one update on x = [1, 2], y = 1",
+                 hint=PERCEPTRON_RULE)
+    assert_close(p.b, 1.0, "b after one update on x = [1, 2], y = 1", hint=PERCEPTRON_RULE)
 
     q = impl.Perceptron(2)
     check_mistakes(q.fit(np.array([[1.0, 2.0]]), np.array([0]), epochs=5), [0],
@@ -121,6 +139,7 @@ def test_first_mistake_on_the_boundary(impl) -> None:
     assert_close(q.w, np.zeros(2), "w after fitting a sample that is already right")
 
 
+@pytest.mark.rule("perceptron.Perceptron.fit.rule")
 def test_learning_rate_scales_the_weights(impl) -> None:
     # From w = 0, b = 0 the predictions only depend on the signs, so halving lr halves w and b
     # and leaves every mistake in place.
@@ -133,6 +152,7 @@ def test_learning_rate_scales_the_weights(impl) -> None:
     assert_close(half.b, full.b / 2, "b with lr=0.5", hint="b += update, with update scaled by lr")
 
 
+@pytest.mark.rule("perceptron.Perceptron.attributes")
 def test_float_attributes(impl) -> None:
     p = impl.Perceptron(2)
     p.fit(CORNERS, GATES["OR"])
@@ -144,6 +164,7 @@ def test_float_attributes(impl) -> None:
         fail(f"b after fit is {type(p.b).__name__}, expected a float")
 
 
+@pytest.mark.rule("perceptron.all.inputs-unchanged")
 def test_fit_does_not_modify_its_inputs(impl) -> None:
     X, y = CORNERS.astype(float), GATES["AND"].copy()
     p = impl.Perceptron(2)
@@ -158,17 +179,20 @@ def test_fit_does_not_modify_its_inputs(impl) -> None:
     [np.ones(2), np.ones((4, 3)), np.ones((2, 2, 2))],
     ids=["1-D", "3-features", "3-D"],
 )
+@pytest.mark.rule("perceptron.Perceptron.x-shape")
 def test_net_input_rejects_wrong_shapes(impl, X: np.ndarray) -> None:
     with expect_value_error(f"Perceptron(2).net_input(X of shape {X.shape})",
                             "X must have shape (N, 2)"):
         impl.Perceptron(2).net_input(X)
 
 
+@pytest.mark.rule("perceptron.Perceptron.x-shape")
 def test_fit_rejects_wrong_feature_count(impl) -> None:
     with expect_value_error("Perceptron(3).fit(X of shape (4, 2), y)", "X must have shape (N, 3)"):
         impl.Perceptron(3).fit(CORNERS, GATES["AND"])
 
 
+@pytest.mark.rule("perceptron.Perceptron.fit.labels-0-1")
 def test_fit_rejects_labels_of_another_length(impl) -> None:
     with expect_value_error("fit(X of 4 samples, y of 3 labels)", "len(y) must equal len(X)"):
         impl.Perceptron(2).fit(CORNERS, np.array([0, 1, 1]))
@@ -177,6 +201,18 @@ def test_fit_rejects_labels_of_another_length(impl) -> None:
 @pytest.mark.parametrize(
     "y", [np.array([0, 1, 2, 1]), np.array([-1, 1, 1, -1])], ids=["label-2", "minus-one"]
 )
+@pytest.mark.rule("perceptron.Perceptron.fit.labels-0-1")
 def test_fit_rejects_labels_other_than_0_and_1(impl, y: np.ndarray) -> None:
     with expect_value_error(f"fit with y = {y.tolist()}", "y must hold only 0s and 1s"):
         impl.Perceptron(2).fit(CORNERS, y)
+
+
+# The contract's order of exercises.
+
+
+@pytest.mark.rule("perceptron.all.imports-no-later-exercise")
+def test_works_without_the_later_exercises(impl) -> None:
+    calls = [("Perceptron", (2,)), ("fit", (CORNERS, GATES["AND"]))]
+    mistakes = check_imports_no_later_exercise(impl, "perceptron", calls)
+    check_mistakes(mistakes, [1, 3, 3, 2, 1, 0],
+                   "fit(AND corners) of perceptron.py imported without the exercises after it")

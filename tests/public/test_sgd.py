@@ -7,9 +7,15 @@ import itertools
 import numpy as np
 import pytest
 
-from grader.suites.checks import assert_array, assert_close, assert_equal, expect_value_error, fail
-
-MOMENTUM_RULE = "v = g on the first step, else v = momentum * v + g; then p -= lr * v"
+from grader.suites.checks import (
+    assert_array,
+    assert_close,
+    assert_equal,
+    check_imports_no_later_exercise,
+    expect_value_error,
+    fail,
+)
+from grader.suites.hints import SGD_RULE
 
 
 def batches_of(impl, *args, **kwargs) -> list[np.ndarray]:
@@ -26,6 +32,7 @@ def batches_of(impl, *args, **kwargs) -> list[np.ndarray]:
 # iterate_minibatches ---------------------------------------------------------------------------
 
 
+@pytest.mark.rule("sgd.iterate_minibatches.order", "sgd.iterate_minibatches.covers-once")
 def test_minibatches_without_shuffle_are_in_order(impl) -> None:
     batches = batches_of(impl, 5, 2, shuffle=False)
     assert_equal([b.tolist() for b in batches], [[0, 1], [2, 3], [4]],
@@ -33,6 +40,7 @@ def test_minibatches_without_shuffle_are_in_order(impl) -> None:
                  hint="consecutive slices of 0..n-1; the last batch holds the remainder")
 
 
+@pytest.mark.rule("sgd.iterate_minibatches.covers-once")
 def test_minibatches_cover_every_index_once(impl) -> None:
     batches = batches_of(impl, 23, 5, shuffle=True, rng=np.random.default_rng(0))
     assert_equal([len(b) for b in batches], [5, 5, 5, 5, 3],
@@ -42,6 +50,7 @@ def test_minibatches_cover_every_index_once(impl) -> None:
                  "the sorted indices of all batches", hint="each index exactly once")
 
 
+@pytest.mark.rule("sgd.iterate_minibatches.order")
 def test_shuffled_order_is_rng_permutation(impl) -> None:
     batches = batches_of(impl, 23, 5, shuffle=True, rng=np.random.default_rng(7))
     expected = np.random.default_rng(7).permutation(23)
@@ -50,12 +59,14 @@ def test_shuffled_order_is_rng_permutation(impl) -> None:
                  hint="the order is rng.permutation(n_samples), one call, cut into batches")
 
 
+@pytest.mark.rule("sgd.iterate_minibatches.covers-once")
 def test_batch_larger_than_data_is_one_batch(impl) -> None:
     batches = batches_of(impl, 3, 10, shuffle=False)
     assert_equal([b.tolist() for b in batches], [[0, 1, 2]],
                  "iterate_minibatches(3, 10, shuffle=False)")
 
 
+@pytest.mark.rule("sgd.iterate_minibatches.order")
 def test_default_rng_still_covers_everything(impl) -> None:
     batches = batches_of(impl, 10, 4)
     assert_equal(np.sort(np.concatenate(batches)), np.arange(10),
@@ -66,6 +77,7 @@ def test_default_rng_still_covers_everything(impl) -> None:
 @pytest.mark.parametrize(
     ("n_samples", "batch_size"), [(10, 0), (10, -3), (-1, 2)], ids=["batch0", "batch-3", "n-1"]
 )
+@pytest.mark.rule("sgd.iterate_minibatches.bad-arguments")
 def test_minibatches_reject_bad_arguments(impl, n_samples: int, batch_size: int) -> None:
     with expect_value_error(f"iterate_minibatches({n_samples}, {batch_size}) (first batch)",
                             "batch_size must be > 0 and n_samples >= 0"):
@@ -75,6 +87,7 @@ def test_minibatches_reject_bad_arguments(impl, n_samples: int, batch_size: int)
 # SGD.step --------------------------------------------------------------------------------------
 
 
+@pytest.mark.rule("sgd.SGD.step.in-place")
 def test_plain_step_updates_in_place(impl) -> None:
     w = np.array([1.0, -2.0, 3.0])
     opt = impl.SGD({"w": w}, lr=0.1)
@@ -84,6 +97,7 @@ def test_plain_step_updates_in_place(impl) -> None:
                       "(params[name] = ... makes a new array and leaves the caller's unchanged)")
 
 
+@pytest.mark.rule("sgd.SGD.step.in-place")
 def test_several_parameters_keep_being_updated_in_place(impl) -> None:
     W, b = np.ones((2, 3)), np.zeros(3)
     params = {"W": W, "b": b}
@@ -97,6 +111,7 @@ def test_several_parameters_keep_being_updated_in_place(impl) -> None:
         fail("SGD.step replaced arrays in your params dict; update them in place instead")
 
 
+@pytest.mark.rule("sgd.SGD.step.torch-rule")
 def test_momentum_by_hand(impl) -> None:
     # Constant g = [1, -2], lr = 0.1, momentum = 0.9: v1 = g, v2 = 1.9 g, v3 = 2.71 g.
     p = np.array([1.0, 1.0])
@@ -105,9 +120,10 @@ def test_momentum_by_hand(impl) -> None:
     for step, want in enumerate(expected, start=1):
         opt.step({"p": np.array([1.0, -2.0])})
         assert_close(p, np.array(want), f"p after step {step} with momentum 0.9",
-                     hint=MOMENTUM_RULE + " (no (1 - momentum) factor; the buffer starts at g)")
+                     hint=SGD_RULE + " (no (1 - momentum) factor; the buffer starts at g)")
 
 
+@pytest.mark.rule("sgd.SGD.step.torch-rule")
 def test_weight_decay_by_hand(impl) -> None:
     # g = grad + wd * p = [0.5 + 0.1 * 2, 0 + 0.1 * (-4)] = [0.7, -0.4]; p -= 0.5 * g.
     p = np.array([2.0, -4.0])
@@ -117,6 +133,7 @@ def test_weight_decay_by_hand(impl) -> None:
                  hint="g = grad + weight_decay * p, then p -= lr * g")
 
 
+@pytest.mark.rule("sgd.SGD.step.torch-rule")
 def test_weight_decay_enters_the_momentum_buffer(impl) -> None:
     # Step 1: g1 = 1 + 0.5 * 1 = 1.5, v1 = 1.5, p = 1 - 0.1 * 1.5 = 0.85.
     # Step 2: g2 = 1 + 0.5 * 0.85 = 1.425, v2 = 0.9 * 1.5 + 1.425 = 2.775, p = 0.85 - 0.2775.
@@ -125,10 +142,10 @@ def test_weight_decay_enters_the_momentum_buffer(impl) -> None:
     opt.step({"p": np.array([1.0])})
     opt.step({"p": np.array([1.0])})
     assert_close(p, np.array([0.5725]), "p after 2 steps with momentum 0.9 and weight_decay 0.5",
-                 hint="weight decay goes into g before the momentum buffer: "
-                      "g = grad + weight_decay * p; " + MOMENTUM_RULE)
+                 hint="weight decay goes into g before the momentum buffer: " + SGD_RULE)
 
 
+@pytest.mark.rule("sgd.all.inputs-unchanged")
 def test_step_does_not_modify_grads(impl) -> None:
     p = np.array([1.0, 2.0])
     opt = impl.SGD({"p": p}, lr=0.1, momentum=0.9, weight_decay=0.1)
@@ -146,6 +163,7 @@ def test_step_does_not_modify_grads(impl) -> None:
     [{}, {"w": np.zeros(2), "extra": np.zeros(2)}, {"W": np.zeros(2)}],
     ids=["missing", "extra", "misspelt"],
 )
+@pytest.mark.rule("sgd.SGD.step.keys-equal")
 def test_step_rejects_other_keys(impl, grads: dict) -> None:
     opt = impl.SGD({"w": np.ones(2)}, lr=0.1)
     with expect_value_error(f"SGD(params with key 'w').step(grads with keys {sorted(grads)})",
@@ -153,6 +171,7 @@ def test_step_rejects_other_keys(impl, grads: dict) -> None:
         opt.step(grads)
 
 
+@pytest.mark.rule("sgd.SGD.step.shapes-equal")
 def test_step_rejects_gradient_of_another_shape(impl) -> None:
     opt = impl.SGD({"w": np.ones(3)}, lr=0.1)
     with expect_value_error("step with grads['w'] of shape (1,) for w of shape (3,)",
@@ -169,6 +188,7 @@ def regression_data(seed: int, n: int = 64, d: int = 3) -> tuple[np.ndarray, np.
     return X, X @ np.array([1.0, -2.0, 0.5])[:d] + 0.3
 
 
+@pytest.mark.rule("sgd.train_linear_regression.result")
 def test_linear_regression_returns_w_b_and_losses(impl) -> None:
     X, y = regression_data(0)
     w, b, losses = impl.train_linear_regression(X, y, epochs=5, rng=np.random.default_rng(0))
@@ -183,6 +203,7 @@ def test_linear_regression_returns_w_b_and_losses(impl) -> None:
                  "losses[-1]", hint="losses[e] is the full-data mse after epoch e")
 
 
+@pytest.mark.rule("sgd.train_linear_regression.sgd-on-mse")
 def test_linear_regression_fits_noiseless_data(impl) -> None:
     X, y = regression_data(1)
     w, b, losses = impl.train_linear_regression(X, y, lr=0.1, epochs=100, batch_size=16,
@@ -196,6 +217,7 @@ def test_linear_regression_fits_noiseless_data(impl) -> None:
              "should fall to about 0")
 
 
+@pytest.mark.rule("sgd.train_linear_regression.sgd-on-mse")
 def test_linear_regression_losses_decrease(impl) -> None:
     X, y = regression_data(2)
     _, _, losses = impl.train_linear_regression(X, y, lr=0.05, epochs=20, batch_size=8,
@@ -204,6 +226,7 @@ def test_linear_regression_losses_decrease(impl) -> None:
         fail(f"losses {np.round(losses, 4).tolist()} do not decrease every epoch")
 
 
+@pytest.mark.rule("sgd.train_linear_regression.reference-run")
 def test_linear_regression_same_seed_same_result(impl) -> None:
     X, y = regression_data(3)
     first = impl.train_linear_regression(X, y, epochs=3, batch_size=10,
@@ -214,8 +237,22 @@ def test_linear_regression_same_seed_same_result(impl) -> None:
                  hint="take every random choice from rng (iterate_minibatches(..., rng=rng))")
 
 
+@pytest.mark.rule("sgd.train_linear_regression.shapes")
 def test_linear_regression_rejects_column_targets(impl) -> None:
     X, y = regression_data(4)
     with expect_value_error("train_linear_regression(X of shape (64, 3), y of shape (64, 1))",
                             "y must have shape (N,): (N,) - (N, 1) broadcasts to (N, N)"):
         impl.train_linear_regression(X, y[:, None], epochs=1)
+
+
+# The contract's order of exercises.
+
+
+@pytest.mark.rule("sgd.all.imports-no-later-exercise")
+def test_works_without_the_later_exercises(impl) -> None:
+    X, y = regression_data(5, n=16)
+    got = check_imports_no_later_exercise(
+        impl, "sgd", [("train_linear_regression", (X, y, 0.1, 2, 8, np.random.default_rng(0)))])
+    want = impl.train_linear_regression(X, y, 0.1, 2, 8, np.random.default_rng(0))
+    assert_close(np.asarray(got[2]), np.asarray(want[2]),
+                 "losses of train_linear_regression in sgd.py imported without backprop")

@@ -64,4 +64,10 @@ MUTANTS = [
         "new": "    return np.log(softmax(z, axis=axis))",
         "why": "log of a probability that underflowed to 0 is -inf",
     },
+    {
+        "name": "imports-a-later-exercise",
+        "old": "import numpy as np\n",
+        "new": "import numpy as np\n\nfrom .matmul import matmul_flops  # noqa: F401\n",
+        "why": "activations imports matmul: the contract's order allows no import here",
+    },
 ]

@@ -127,4 +127,75 @@ MUTANTS = [
         "new": "    if a.size != b.size:\n        raise ValueError(f\"relative_error",
         "why": "(3,) against (3, 1) broadcasts silently",
     },
+    {
+        "name": "unknown-activation-falls-back-to-relu",
+        "old": (
+            "        if activation not in ACTIVATIONS:\n"
+            "            raise ValueError(\n"
+            "                f\"unknown activation {activatio"
+            "n!r}: choose one of {', '.join(ACTIVATIONS)}\"\n"
+            "            )\n"
+        ),
+        "new": "        if activation not in ACTIVATIONS:\n            activation = \"relu\"\n",
+        "why": "an unknown activation silently becomes relu",
+    },
+    {
+        "name": "unknown-activation-key-error",
+        "old": "        if activation not in ACTIVATIONS:\n",
+        "new": "        if False:\n",
+        "why": "no check: an unknown activation fails with a KeyError, not a ValueError",
+    },
+    {
+        "name": "unknown-activation-unnamed",
+        "old": "f\"unknown activation {activation!r}: choose one of {', '.join(ACTIVATIONS)}\"",
+        "new": "\"bad argument\"",
+        "why": "a ValueError whose message does not name the problem",
+    },
+    {
+        "name": "forward-features-not-checked",
+        "old": "        if X.ndim != 2 or X.shape[1] != self.layer_sizes[0]:\n",
+        "new": "        if False:\n",
+        "why": "a 1-D or 3-D X goes through the matrix products silently",
+    },
+    {
+        "name": "backward-dlogits-shape-not-checked",
+        "old": "        if np.shape(dlogits) != z[self.n_layers].shape:\n",
+        "new": "        if False:\n",
+        "why": "an (N, 1) dlogits broadcasts through BP3 and BP4",
+    },
+    {
+        "name": "loss-without-label-checks",
+        "old": (
+            "        loss = cross_entropy(logits, labels)\n"
+            "        return loss, self.backward(cross_entropy_grad(logits, labels))\n"
+        ),
+        "new": (
+            "        from .activations import log_softmax, softmax\n"
+            "        y = np.asarray(labels).astype(int)\n"
+            "        rows = np.arange(len(y))\n"
+            "        loss = float(-np.mean(log_softmax(logits, axis=1)[rows, y]))\n"
+            "        dlogits = softmax(logits, axis=1)\n"
+            "        dlogits[rows, y] -= 1\n"
+            "        return loss, self.backward(dlogits / len(y))\n"
+        ),
+        "why": "its own cross-entropy, without the label checks: -1 picks the last class",
+    },
+    {
+        "name": "loss-not-a-python-float",
+        "old": "        return loss, self.backward(cross_entropy_grad(logits, labels))\n",
+        "new": (
+            "        return np.asarray(loss), self.back"
+            "ward(cross_entropy_grad(logits, labels))\n"
+        ),
+        "why": "the loss comes back as a 0-d array, not a Python float",
+    },
+    {
+        "name": "imports-a-later-exercise",
+        "old": "from .losses import cross_entropy, cross_entropy_grad\n",
+        "new": (
+            "from .losses import cross_entropy, cross_entropy_gr"
+            "ad\nfrom .matmul import matmul_flops  # noqa: F401\n"
+        ),
+        "why": "backprop imports matmul, which stands alone",
+    },
 ]

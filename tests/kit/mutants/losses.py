@@ -82,4 +82,37 @@ MUTANTS = [
         "new": "",
         "why": "targets outside [0, 1] give a meaningless loss",
     },
+    {
+        "name": "shape-error-without-the-shapes",
+        "old": (
+            'raise ValueError(f"{what} have shapes {a.'
+            'shape} and {b.shape}; they must be equal")'
+        ),
+        "new": 'raise ValueError("bad input")',
+        "why": "a ValueError whose message does not name the problem",
+    },
+    {
+        "name": "imports-a-later-exercise",
+        "old": "from .activations import log_softmax, sigmoid, softmax\n",
+        "new": (
+            "from .activations import log_softmax, sigmoid, so"
+            "ftmax\nfrom .matmul import DTYPES  # noqa: F401\n"
+        ),
+        "why": "losses imports matmul, which comes after it (and stands alone)",
+    },
+    {
+        "name": "bce-no-shape-check",
+        "old": (
+            '    check_same_shape(x, t, "binary_cross_entropy_with_logits: '
+            'logits and targets")\n'
+        ),
+        "new": "",
+        "why": "(N,) logits against (N, 1) targets broadcast to (N, N)",
+    },
+    {
+        "name": "labels-shape-not-checked",
+        "old": "    if labels.shape != (n,):\n",
+        "new": "    if False:\n",
+        "why": "(N, 1) labels index an (N, N) block of log-probabilities",
+    },
 ]

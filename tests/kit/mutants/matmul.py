@@ -87,4 +87,55 @@ MUTANTS = [
         "new": "    if False:\n",
         "why": "passes any name to getattr(torch, dtype): int32 or float8 fail with another error",
     },
+    {
+        "name": "operands-made-inside-timed-region",
+        "old": "    median_s = time_it(lambda: A @ B,",
+        "new": (
+            "    median_s = time_it(lambda: torch.randn(n, n, dtype=A.dtype, device=device)"
+            " @ torch.randn(n, n, dtype=B.dtype, device=device),"
+        ),
+        "why": "makes random operands inside the timed function: their creation is timed too",
+    },
+    {
+        "name": "operands-from-numpy-inside-timed-region",
+        "old": "    median_s = time_it(lambda: A @ B,",
+        "new": (
+            "    median_s = time_it(lambda: torch.from_numpy(np.random.standard_normal((n, n)))"
+            ".to(A.dtype) @ B,"
+        ),
+        "why": "converts a fresh NumPy array inside the timed function",
+    },
+    {
+        "name": "sets-tf32",
+        "old": "    sync = torch.cuda.synchronize if device == \"cuda\" else None\n",
+        "new": (
+            "    torch.set_float32_matmul_precision(\"high\")\n"
+            "    sync = torch.cuda.synchronize if device == \"cuda\" else None\n"
+        ),
+        "why": "turns TF32 on, where the contract leaves torch's settings as they are",
+    },
+    {
+        "name": "unknown-device-runs-on-cpu",
+        "old": "    if device not in DEVICES:\n",
+        "new": "    if False:\n",
+        "why": "an unknown device is not refused (torch then fails with its own error)",
+    },
+    {
+        "name": "cuda-without-gpu-not-checked",
+        "old": "    if device == \"cuda\" and not torch.cuda.is_available():\n",
+        "new": "    if False:\n",
+        "why": (
+            "asks torch for a CUDA tensor without chec"
+            "king: torch's own error, not one saying so"
+        ),
+    },
+    {
+        "name": "imports-another-exercise",
+        "old": "from numpy.typing import ArrayLike\n",
+        "new": (
+            "from numpy.typing import ArrayLike\n\nfro"
+            "m .activations import relu  # noqa: F401\n"
+        ),
+        "why": "matmul imports activations, where it stands alone",
+    },
 ]

@@ -107,4 +107,25 @@ MUTANTS = [
         "new": "        if False:\n",
         "why": "accepts labels other than 0 and 1 (e.g. the -1/+1 convention)",
     },
+    {
+        "name": "imports-a-later-exercise",
+        "old": "from numpy.typing import ArrayLike\n",
+        "new": (
+            "from numpy.typing import ArrayLike\n\nfrom "
+            ".matmul import matmul_flops  # noqa: F401\n"
+        ),
+        "why": "perceptron imports matmul, which comes after it",
+    },
+    {
+        "name": "x-shape-not-checked",
+        "old": "    if X.ndim != 2 or X.shape[1] != n_features:\n",
+        "new": "    if False:\n",
+        "why": "a 1-D X gives one net input, not one per sample",
+    },
+    {
+        "name": "label-count-not-checked",
+        "old": "        if y.shape != (len(X),):\n",
+        "new": "        if False:\n",
+        "why": "fewer labels than samples fail with an IndexError, not a ValueError",
+    },
 ]

@@ -104,4 +104,19 @@ MUTANTS = [
         "new": "iterate_minibatches(len(X), batch_size, shuffle=False, rng=rng)",
         "why": "trains on the batches in the same order every epoch",
     },
+    {
+        "name": "imports-a-later-exercise",
+        "old": "from .losses import mse, mse_grad\n",
+        "new": (
+            "from .backprop import relative_error  # noq"
+            "a: F401\nfrom .losses import mse, mse_grad\n"
+        ),
+        "why": "sgd imports backprop, which comes after it",
+    },
+    {
+        "name": "gradient-shape-not-checked",
+        "old": "            if np.shape(grads[name]) != p.shape:\n",
+        "new": "            if False:\n",
+        "why": "a gradient of shape (1,) broadcasts over its parameter",
+    },
 ]
