@@ -84,6 +84,7 @@ def main(
         run = run_suites(kit, staged.folder, selected, timeout,
                          details=verbose or gradescope_path is not None, limits=limits)
     result = score_report(run.report, manifest, rubric, selected)
+    result.record_uses(staged.uses)
     result.seconds = time.monotonic() - started
     result.notes += [*staged.notes, *run_notes(run, timeout, verbose),
                      *student_notes(kit, manifest, rubric, selected)]

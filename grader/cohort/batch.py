@@ -293,6 +293,7 @@ def grade_staged(setup: Setup, staged: Staged) -> tuple[Result, list[str]]:
                      setup.limits, split=setup.alone, zygote=setup.zygote,
                      forked=not setup.alone)
     result = score_report(run.report, setup.manifest, setup.rubric)
+    result.record_uses(staged.uses)
     result.notes += [*staged.notes, *run_notes(run, setup.timeout)]
     return result, outcome_flags(run, result)
 
