@@ -246,8 +246,9 @@ def gradescope_row(cases: Sequence[GradedTest], number: str, cause: str) -> dict
 
 
 def gradescope_json(result: Result) -> dict[str, Any]:
-    """Gradescope's results.json: one test per test function (`gradescope_rows`), numbered
-    "<exercise's position>.<row's position in it>" so that Gradescope lists them in teaching order.
+    """Gradescope's results.json: one test per test function (`gradescope_rows`), in teaching
+    order, each numbered "<exercise's position>.<row's position in it>" (the specification's
+    `number`; without one Gradescope numbers tests by their place in the list).
 
     The top-level score is the result's, never a sum of rows (each row is rounded to cents).
     What shows before grades are published counts public tests only, so hidden results stay
