@@ -50,7 +50,7 @@ class ModuleNames:
 def exercise_named(module: str | None, level: int) -> str | None:
     """The exercise a module path of an import names ("activations", ".activations",
     "exercises.activations"), else None."""
-    parts = (module or "").split(".") if module else []
+    parts = module.split(".") if module else []
     if level > 0 and len(parts) == 1:
         name = parts[0]
     elif level == 0 and len(parts) in (1, 2) and parts[:-1] in ([], [CHECKOUT_PACKAGE]):
