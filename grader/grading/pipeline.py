@@ -90,6 +90,7 @@ def grade_submission(
     if error:
         raise GraderError(first_line(error))
     result = score_report(run.report, setup.manifest, setup.rubric, exercises)
+    result.record_uses(staged.uses)
     result.notes += [*staged.notes, *run_notes(run, setup.timeout, verbose)]
     return Graded(result, outcome_flags(run, result))
 

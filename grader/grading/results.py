@@ -7,7 +7,8 @@ results.json.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 # A test's outcome, as the contract's result JSON spells it.
 OUTCOMES: tuple[str, ...] = ("passed", "failed", "error", "timeout", "skipped")
@@ -36,9 +37,13 @@ class GradedTest:
 
 @dataclass(frozen=True)
 class GradedExercise:
+    """One exercise's points. `uses`: the other exercises the submission's file of this one
+    uses (imports), in teaching order; their failures may be the cause of this one's."""
+
     name: str
     score: float
     max_score: float
+    uses: tuple[str, ...] = ()
 
 
 @dataclass
@@ -58,3 +63,8 @@ class Result:
 
     def tests_of(self, exercise: str) -> list[GradedTest]:
         return [t for t in self.tests if t.exercise == exercise]
+
+    def record_uses(self, uses: Mapping[str, Sequence[str]]) -> None:
+        """Set each exercise's `uses` from exercise -> the exercises its file uses (a staged
+        submission's `uses`); an exercise not named uses none."""
+        self.exercises = [replace(e, uses=tuple(uses.get(e.name, ()))) for e in self.exercises]

@@ -17,10 +17,11 @@ import stat
 import warnings
 import zipfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from grader.grading.dependencies import exercise_uses
 from grader.kit import EXERCISES
 
 MAX_FILE_BYTES = 1 << 20  # one exercise file (1 MiB: far above any honest solution)
@@ -37,12 +38,17 @@ class SubmissionError(Exception):
 
 @dataclass(frozen=True)
 class Staged:
-    """A staged submission: `folder` holds `<exercise>.py` for each name in `exercises`."""
+    """A staged submission: `folder` holds `<exercise>.py` for each name in `exercises`.
+
+    `uses`: exercise -> the other exercises its file uses (grader.grading.dependencies), read
+    from the staged source here, where it is at hand and before any of it runs.
+    """
 
     folder: Path
     kind: str
     exercises: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    uses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def stage_submission(path: Path, dest: Path) -> Staged:
@@ -68,7 +74,8 @@ def stage_submission(path: Path, dest: Path) -> Staged:
     for name, content in files.items():
         (dest / name).write_bytes(content)
     staged = tuple(n for n in EXERCISES if f"{n}.py" in files)
-    return Staged(dest, kind, staged, notes)
+    uses = exercise_uses({n: files[f"{n}.py"] for n in staged})
+    return Staged(dest, kind, staged, notes, uses)
 
 
 def read_limited(path: Path, shown: str) -> bytes:

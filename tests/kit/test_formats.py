@@ -5,6 +5,8 @@ jsonschema comes with nbformat (a dependency of the kit), so validating costs no
 
 from __future__ import annotations
 
+from math import fsum
+
 import click
 import jsonschema
 import pytest
@@ -115,22 +117,22 @@ def test_gradescope_results_follow_its_specification() -> None:
 
 def test_gradescope_shows_hidden_tests_only_once_grades_are_published() -> None:
     tests = {t["name"]: t for t in gradescope_json(sample_result())["tests"]}
-    assert tests[f"{PUB}::test_mse"]["visibility"] == "visible"
-    hidden = tests[f"{HID}::test_ce"]
+    assert tests["losses: mse"]["visibility"] == "visible"
+    hidden = tests["losses: ce (hidden)"]
     assert hidden["visibility"] == "after_published" and hidden["status"] == "failed"
     assert "hidden source" not in hidden["output"]  # a hidden test's report would show its code
-    assert tests[f"{PUB}::test_grad[0]"]["output"].endswith("trace 0")
+    assert tests["losses: grad"]["output"].endswith("trace 0")
 
 
 def test_gradescope_leaves_out_skipped_tests_worth_nothing() -> None:
     names = [t["name"] for t in gradescope_json(sample_result())["tests"]]
-    assert f"{HID}::test_gpu" not in names and len(names) == 4
+    assert names == ["losses: mse", "losses: grad", "losses: ce (hidden)"]
 
 
 def test_gradescope_summary_counts_public_points_only() -> None:
     output = gradescope_json(sample_result())["output"]
     assert output.startswith("Public tests: 5.00 / 10.00 points.")
-    assert "Hidden tests (2, 10.00 points)" in output
+    assert "Hidden tests (1, 10.00 points)" in output
 
 
 def plain(text: str) -> list[str]:
@@ -222,7 +224,7 @@ def test_gradescope_shows_a_public_tests_output_after_its_report_printable_and_c
     for sequence in ("\x1b", "\r", "\x07", "\x9b", "\u202e", "\ud800"):
         assert sequence not in output
     message, printed = output.split("\n\nWhat your code printed during this test:\n")
-    assert message == "mse is wrong\n\ntrace"
+    assert message == f"{PUB}::test_mse: mse is wrong\n\ntrace"
     assert printed.splitlines()[:3] == ["| PASSED 100/100", "| total 100.00 / 100.00exe.txt",
                                         "| line 0"]
     assert len(printed.splitlines()) == OUTPUT_LINES + 1
@@ -233,12 +235,13 @@ def test_gradescope_never_shows_what_the_submission_printed_during_a_hidden_test
     hidden = GradedTest(f"{HID}::test_ce", "losses", "hidden", "failed", 0.0, 10.0,
                         "cross_entropy is wrong", "hidden source here", "the hidden inputs")
     result = Result(0.0, 10.0, [GradedExercise("losses", 0.0, 10.0)], [hidden])
-    assert gradescope_json(result)["tests"][0]["output"] == "cross_entropy is wrong"
+    output = gradescope_json(result)["tests"][0]["output"]
+    assert output == f"{HID}::test_ce: cross_entropy is wrong"
 
 
 def test_gradescope_adds_no_heading_when_nothing_was_printed() -> None:
     assert gradescope_json(with_output("\n\x1b[0m\n"))["tests"][0]["output"] == (
-        "mse is wrong\n\ntrace")
+        f"{PUB}::test_mse: mse is wrong\n\ntrace")
 
 
 def test_gradescope_cleans_the_message_and_report_the_submission_wrote() -> None:
@@ -246,4 +249,128 @@ def test_gradescope_cleans_the_message_and_report_the_submission_wrote() -> None
                         "ValueError: \x1b[32mPASSED\x1b[0m\rall good", "trace \u202eevil")
     result = Result(0.0, 10.0, [GradedExercise("losses", 0.0, 10.0)], [forged])
     output = gradescope_json(result)["tests"][0]["output"]
-    assert output == "ValueError: PASSED\nall good\n\ntrace evil"
+    assert output == f"{PUB}::test_mse: ValueError: PASSED\nall good\n\ntrace evil"
+
+
+# --- Gradescope rows: one per test function -----------------------------------------------------
+
+ACT, BACK = "tests/public/test_activations.py", "tests/public/test_backprop.py"
+HBACK = "tests/hidden/test_backprop.py"
+
+
+def case(test_id: str, outcome: str = "passed", max_score: float = 0.13, message: str = "",
+         visibility: str = "public") -> GradedTest:
+    exercise = test_id.split("::")[0].rsplit("_", 1)[-1].removesuffix(".py")
+    score = max_score if outcome == "passed" else 0.0
+    return GradedTest(test_id, exercise, visibility, outcome, score, max_score, message,
+                      f"report of {test_id}")
+
+
+def folded_result(tests: list[GradedTest], uses: tuple[str, ...] = ()) -> Result:
+    names = [e for e in ("activations", "backprop") if any(t.exercise == e for t in tests)]
+    exercises = [GradedExercise(name, sum(t.score for t in tests if t.exercise == name),
+                                sum(t.max_score for t in tests if t.exercise == name),
+                                uses if name == "backprop" else ())
+                 for name in names]
+    return Result(round(fsum(t.score for t in tests), 2),
+                  round(fsum(t.max_score for t in tests), 2), exercises, tests)
+
+
+def test_gradescope_folds_the_cases_of_a_test_function_into_one_row() -> None:
+    tests = [
+        case(f"{BACK}::test_gradient_check[relu]"),
+        case(f"{BACK}::test_gradient_check[sigmoid]", "failed", message="W1 is off by 3e-2"),
+        case(f"{BACK}::test_gradient_check[tanh]", "timeout", message="took longer than 10 s"),
+        case(f"{BACK}::test_forward_shape"),
+    ]
+    data = gradescope_json(folded_result(tests))
+    jsonschema.validate(data, GRADESCOPE_SCHEMA)
+    check, shape = data["tests"]
+    assert (check["name"], shape["name"]) == ("backprop: gradient check", "backprop: forward shape")
+    assert (check["score"], check["max_score"], check["status"]) == (0.13, 0.39, "failed")
+    assert (shape["score"], shape["max_score"], shape["status"]) == (0.13, 0.13, "passed")
+    assert check["output"].splitlines()[:2] == [
+        f"{BACK}::test_gradient_check[sigmoid]: W1 is off by 3e-2",
+        "(and 1 more failing case of this test)",
+    ]
+    # the report shown is the named case's
+    assert check["output"].endswith("report of " + f"{BACK}::test_gradient_check[sigmoid]")
+    assert shape["output"] == ""
+
+
+def test_gradescope_rows_follow_the_teaching_order_and_are_numbered_so() -> None:
+    tests = [
+        case(f"{BACK}::test_forward_shape"),
+        case(f"{ACT}::test_relu[0]"), case(f"{ACT}::test_relu[1]"),
+        case(f"{HBACK}::test_forward_shape", visibility="hidden"),
+        case(f"{ACT}::test_sigmoid"),
+    ]
+    rows = gradescope_json(folded_result(tests))["tests"]
+    assert [(r["number"], r["name"], r["visibility"]) for r in rows] == [
+        ("1.1", "activations: relu", "visible"),
+        ("1.2", "activations: sigmoid", "visible"),
+        ("5.1", "backprop: forward shape", "visible"),
+        ("5.2", "backprop: forward shape (hidden)", "after_published"),
+    ]
+
+
+def test_folding_never_changes_the_total_score() -> None:
+    # 300 cases of a third of a point each, rounded to cents one by one: the rows add up to
+    # 99.00, the result (rounded once from the unrounded shares) says 100.
+    tests = [case(f"{ACT}::test_f{i // 7}[{i}]", max_score=0.33) for i in range(300)]
+    result = folded_result(tests)
+    result.score = result.max_score = 100.0
+    data = gradescope_json(result)
+    assert data["score"] == 100.0
+    assert len(data["tests"]) == 43
+    assert all(row["score"] == row["max_score"] for row in data["tests"])
+
+
+# --- where a failure comes from ---------------------------------------------------------------
+
+def overflowing_sigmoid() -> Result:
+    """activations fails two public cases and a hidden one; backprop, which uses it, fails one
+    public and one hidden case."""
+    overflow = "sigmoid raised FloatingPointError (overflow encountered in exp)"
+    return folded_result([
+        case(f"{ACT}::test_stable[sigmoid]", "failed", message=overflow),
+        case(f"{ACT}::test_stable[sigmoid_grad]", "failed", message=overflow),
+        case("tests/hidden/test_activations.py::test_huge", "failed", message=overflow,
+             visibility="hidden"),
+        case(f"{ACT}::test_relu"),
+        case(f"{BACK}::test_gradient_check[sigmoid]", "failed", message=overflow),
+        case(f"{BACK}::test_gradient_check[relu]"),
+        case(f"{HBACK}::test_large_inputs", "error", message=overflow, visibility="hidden"),
+    ], uses=("activations",))
+
+
+def test_text_report_says_first_where_an_exercises_failures_may_come_from() -> None:
+    lines = plain(text_report(overflowing_sigmoid()))
+    at = lines.index("backprop")
+    assert lines[at + 1] == "  backprop uses your activations, which fail 3 tests: fix those first"
+    assert lines[at + 2].strip().startswith("FAIL")
+    # activations uses nothing: its failures are its own
+    assert not any("activations uses" in line for line in lines)
+
+
+def test_no_cause_without_failures_of_its_own_or_of_what_it_uses() -> None:
+    result = overflowing_sigmoid()
+    passing = [t for t in result.tests if t.exercise == "activations" or "relu" in t.id]
+    assert "uses your" not in click.unstyle(text_report(folded_result(passing, ("activations",))))
+    fixed = [t for t in result.tests if t.exercise == "backprop"]
+    assert "uses your" not in click.unstyle(text_report(folded_result(fixed, ("activations",))))
+    alone = folded_result(result.tests)  # backprop imports nothing
+    assert "uses your" not in click.unstyle(text_report(alone))
+
+
+def test_gradescope_says_the_cause_first_counting_only_what_its_reader_may_see() -> None:
+    data = gradescope_json(overflowing_sigmoid())
+    rows = {row["name"]: row for row in data["tests"]}
+    # Before grades are published a student sees public results only: 2 failing tests.
+    public_line = "backprop uses your activations, which fail 2 tests: fix those first"
+    assert rows["backprop: gradient check"]["output"].startswith(public_line + "\n\n" + BACK)
+    assert data["output"].endswith("\n\n" + public_line)
+    hidden = rows["backprop: large inputs (hidden)"]["output"]
+    assert hidden.startswith("backprop uses your activations, which fail 3 tests: fix those first")
+    assert "uses your" not in rows["activations: stable"]["output"]
+    assert rows["activations: relu"]["output"] == ""

@@ -187,7 +187,7 @@ def test_run_autograder_grades_a_submission(bundle: Path, tmp_path: Path) -> Non
     assert data["tests"], "no test was reported"
     assert [t["name"] for t in data["tests"] if t["status"] != "passed"] == []
     assert data["score"] == load_rubric(ROOT / RUBRIC).total
-    hidden = [t for t in data["tests"] if "tests/hidden/" in t["name"]]
+    hidden = [t for t in data["tests"] if t["name"].endswith(" (hidden)")]
     assert hidden and all(t["visibility"] == "after_published" for t in hidden)
 
 
