@@ -36,11 +36,12 @@ class Limits:
     # All calls of one exercise's tests together: an exercise that hangs in every call loses its
     # own tests, never another's.
     exercise_timeout_s: float = EXERCISE_TIMEOUT_S
-    # All calls of the submission together (per child pytest): a backstop, every exercise's time
-    # (6 x 40 s = 240 s). Lower than their sum, one exercise's hang could cost the exercises graded
-    # after it; so it is counted from the exercises, and a new one brings its 40 s. The sum must
-    # stay under the runner's 300 s for a whole run (a seventh exercise makes 280 s; an eighth
-    # would not fit, and tests/kit/test_exercise_records.py says so).
+    # All calls of the submission together (per child pytest): a backstop, the exercises' times
+    # added up (6 x 40 s = 240 s). Lower than their sum, one exercise's hangs could cost the
+    # exercises graded after it: so it is counted from the number of exercises, not written out,
+    # and a new exercise brings its own 40 s. It must stay under the runner's 300 s for a whole
+    # run: seven exercises make 280 s; at eight, tests/kit/test_exercise_records.py fails until
+    # the run's time is raised.
     total_timeout_s: float = len(EXERCISES) * EXERCISE_TIMEOUT_S
     memory_bytes: int = 2 * GiB  # RLIMIT_DATA: heap and private mappings (not CUDA's reservations)
     output_bytes: int = 64 * KiB  # what a test's report shows of the submission's output
