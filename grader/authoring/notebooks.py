@@ -3,7 +3,8 @@
 One notebook per exercise, built from its stub (`grader.authoring.stubs.make_stub` of
 `solutions/<exercise>.py`):
 - the lesson as markdown: the module docstring, each function's docstring (formulas as code
-  blocks, the naive recipe flagged as the trap), and the exercise's main trap up front;
+  blocks, the naive recipe flagged as the trap), and the exercise's main trap up front (its
+  record's `trap`, grader.kit);
 - the stub's code, cut at each top-level `def`/`class` into code cells tagged
   `exercise:<name>`. Joined in order, the tagged cells are the stub: a notebook graded as a
   submission runs the same code as exercises/<name>.py;
@@ -32,40 +33,9 @@ from nbformat import NotebookNode
 
 from grader.authoring.capstone import capstone_cells
 from grader.authoring.stubs import make_stub
-from grader.kit import EXERCISES
+from grader.kit import EXERCISES, exercise_record
 
 TAG_PREFIX = "exercise:"
-
-# The one mistake each exercise is built to catch, said up front.
-TRAPS: dict[str, str] = {
-    "activations": (
-        "`np.exp(1e4)` overflows. The textbook formulas of sigmoid, softmax and log_softmax give "
-        "inf or nan for |z| around 1e3 and more; the hidden tests use |z| = 1e4. Each docstring "
-        "gives the stable recipe."
-    ),
-    "losses": (
-        "NumPy broadcasts (N,) against (N, 1) into an (N, N) array without a word, and the loss "
-        "is quietly wrong. Check shapes first and raise `ValueError`; and never take the log of "
-        "a softmax or of a sigmoid."
-    ),
-    "perceptron": (
-        "The rule updates after each sample, in order, not once per epoch; and `predict` is 0 "
-        "on the boundary (`net_input == 0`): the comparison is strict."
-    ),
-    "sgd": (
-        "`SGD.step` must change the caller's arrays in place (`p -= lr * v`). "
-        "`params[name] = p - lr * v` makes a new array, and the model holding the old one never "
-        "learns."
-    ),
-    "backprop": (
-        "BP2 takes sigma' at z^k, not at a^k = sigma(z^k); and `numerical_gradient` must put "
-        "back the saved value of each element, since (x + h) - h is not always x."
-    ),
-    "matmul": (
-        "A GPU call returns before its work is done: time from before `fn()` to after `sync()`, "
-        "or you time the queueing, not the product."
-    ),
-}
 
 
 def tagged(exercise: str) -> dict[str, list[str]]:
@@ -222,8 +192,8 @@ def module_markdown(code: str) -> str:
 
 
 def intro_markdown(exercise: str) -> str:
-    number = EXERCISES.index(exercise) + 1
-    return f"""# Exercise {number}: {exercise}
+    record = exercise_record(exercise)
+    return f"""# Exercise {record.position}: {exercise}
 
 Fill in the cells tagged `{TAG_PREFIX}{exercise}` (JupyterLab shows a cell's tags in the
 property inspector, the gear icon on the right): replace each `raise NotImplementedError(...)`
@@ -233,7 +203,7 @@ is graded.
 Run the setup cell first. The last cell grades your work with the public tests of this
 exercise; your instructor also runs hidden tests.
 
-**The trap to avoid.** {TRAPS[exercise]}"""
+**The trap to avoid.** {record.trap}"""
 
 
 CHECK_MARKDOWN = """## Check your work

@@ -35,7 +35,7 @@ from grader.authoring.notebooks import stale_notebooks
 from grader.authoring.stubs import BEGIN, END, expected_stubs, stale_stubs
 from grader.grading.manifest import MANIFEST, load_manifest, manifest_is_stale
 from grader.grading.rubric import RUBRIC, load_rubric
-from grader.kit import EXERCISES
+from grader.kit import EXERCISES, exercise_record
 
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 # The reference package named as a module: imported, imported from, dotted into, or handed
@@ -205,9 +205,9 @@ def release_leaks(release: Path, kit: Path) -> list[str]:
 def student_readme(kit: Path) -> str:
     points = load_rubric(kit / RUBRIC).points
     rows = "\n".join(
-        f"| {number} | `{name}` | `exercises/{name}.py` | `notebooks/{name}.ipynb` | "
-        f"{points.get(name, 0):g} |"
-        for number, name in enumerate(EXERCISES, start=1)
+        f"| {exercise_record(name).position} | `{name}` | `exercises/{name}.py` | "
+        f"`notebooks/{name}.ipynb` | {points.get(name, 0):g} |"
+        for name in EXERCISES
     )
     return README.format(rows=rows, total=f"{sum(points.values()):g}")
 

@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.kit import EXERCISES, VISIBILITIES, exercise_of_test_file
+from grader.kit import EXERCISES, RECORDS, VISIBILITIES, exercise_of_test_file
 
 DEFAULT_TIMEOUT_S = 300.0
-# The one exercise that imports PyTorch (seconds of CPU): its suites run in a child of their own,
+# The exercises that import PyTorch (seconds of CPU): their suites run in a child of their own,
 # beside the others, where there is more than one core.
-TORCH_EXERCISES = ("matmul",)
+TORCH_EXERCISES = tuple(r.name for r in RECORDS if r.needs_torch)
 # After an interrupt, how long pytest gets to write the report of the tests it finished.
 INTERRUPT_GRACE_S = 5.0
 # What every pytest child imports before its first test (see ForkedPytest).
