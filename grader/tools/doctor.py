@@ -61,6 +61,45 @@ def cuda_check() -> Check:
     return Check("CUDA", True, f"usable: {torch.cuda.get_device_name(0)}")
 
 
+def cuda_in_worker(module: object) -> bool:
+    """Scenario run in the sandbox's worker (doctor's `sandbox_check`): does it see a GPU?"""
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def sandbox_check() -> Check:
+    """Start a real sandbox, as grading does, and ask its worker whether it sees a GPU: it must
+    answer as this process does, or the GPU tests would grade differently inside."""
+    import tempfile
+
+    from grader.sandbox.client import SandboxError, SandboxImpl, WorkerClient
+    from grader.sandbox.isolation import default_mode
+
+    mode = default_mode()
+    with tempfile.TemporaryDirectory(prefix="grade-doctor-") as folder:
+        (Path(folder) / "matmul.py").write_text("")
+        client = WorkerClient(Path(folder), mode=mode)
+        try:
+            inside = SandboxImpl(client, "matmul").run(cuda_in_worker)
+        except SandboxError as err:
+            return Check("sandbox", False, f"{mode}: cannot start: {str(err).splitlines()[0]}",
+                         "see docs/security.md; grade --isolation none runs without one")
+        finally:
+            client.close()
+    import torch
+
+    outside = torch.cuda.is_available()
+    if inside != outside:
+        return Check("sandbox", False, f"{mode}: the grader {'sees' if outside else 'does not see'}"
+                     f" a GPU, the worker {'does' if inside else 'does not'}",
+                     "the worker sees /usr, /lib, /etc and this Python's folders, and the "
+                     "variables LD_LIBRARY_PATH, CUDA_VISIBLE_DEVICES, NVIDIA_*: put the GPU "
+                     "driver's folder in LD_LIBRARY_PATH (docs/security.md)")
+    return Check("sandbox", True, f"{mode}: the worker sees {'the' if inside else 'no'} GPU, "
+                 "as the grader does")
+
+
 def kit_checks(kit: Path) -> list[Check]:
     """The kit's version, and which exercises, suites, manifest and rubric are here."""
     checks = [Check("kit", True, f"dlkit {grader.__version__}")]
@@ -108,5 +147,6 @@ def run_checks(kit: Path) -> list[Check]:
         cuda_check(),
         package_check("pytest", "pytest", "pytest"),
         package_check("pytest-json-report", "pytest-json-report", "pytest_jsonreport"),
+        sandbox_check(),
         *kit_checks(kit),
     ]
