@@ -10,7 +10,7 @@ Suites never import `exercises`, `solutions` or a submission. They ask for fixtu
 
 `--impl` chooses what `impl` is: `exercises` (default: the checkout's stubs or a student's work),
 `reference` (the solutions), or a path to a folder of exercise files. With `--sandbox`, `impl` is
-a proxy (grader.sandbox.client.SandboxImpl) whose calls run in a worker process under limits: the
+a proxy (grader.sandbox.remote.SandboxImpl) whose calls run in a worker process under limits: the
 submission's code never runs in this process.
 """
 
@@ -29,7 +29,8 @@ from grader.kit import exercise_of_test_file, kit_root, visibility_of_test_file
 from grader.sandbox.runtime.loading import ExerciseImportError, load_exercise
 
 if TYPE_CHECKING:
-    from grader.sandbox.client import SandboxImpl, WorkerClient
+    from grader.sandbox.client import WorkerClient
+    from grader.sandbox.remote import SandboxImpl
 
 SANDBOX = pytest.StashKey["WorkerClient"]()
 # What the submission printed during each stage of a test ("setup", "call"), for the report.
@@ -143,7 +144,8 @@ def sandbox_client(config: pytest.Config) -> WorkerClient:
 
 
 def sandbox_impl(request: pytest.FixtureRequest, exercise: str) -> SandboxImpl:
-    from grader.sandbox.client import SandboxImpl, SubmissionFault
+    from grader.sandbox.errors import SubmissionFault
+    from grader.sandbox.remote import SandboxImpl
 
     client = sandbox_client(request.config)
     client.take_output()  # printed between tests: it belongs to none

@@ -19,9 +19,11 @@ import pytest
 
 from grader.grading.scoring import outcome_of
 from grader.kit import kit_root
-from grader.sandbox.client import SandboxImpl, SubmissionCrashed, SubmissionTimeout, WorkerClient
+from grader.sandbox.client import WorkerClient
+from grader.sandbox.errors import SubmissionCrashed, SubmissionTimeout
 from grader.sandbox.isolation.linux import default_mode
 from grader.sandbox.limits import THREAD_VARS, Limits
+from grader.sandbox.remote import SandboxImpl
 from grader.sandbox.runtime.loading import ExerciseImportError
 from grader.sandbox.zygote import running_zygote
 
@@ -417,7 +419,8 @@ def test_a_sandboxed_pytest_run_reports_timeouts_and_leaves_nothing(tmp_path: Pa
 GRADER = '''
 import sys, time
 from pathlib import Path
-from grader.sandbox.client import SandboxImpl, WorkerClient
+from grader.sandbox.client import WorkerClient
+from grader.sandbox.remote import SandboxImpl
 
 client = WorkerClient(Path(sys.argv[1]), mode=sys.argv[3])
 SandboxImpl(client, "activations").daemon(sys.argv[2])
