@@ -27,7 +27,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -47,16 +46,15 @@ from grader.grading.manifest import MANIFEST, Manifest, load_manifest
 from grader.grading.results import GradedExercise, Result
 from grader.grading.rubric import RUBRIC, Rubric, load_rubric
 from grader.grading.runner import DEFAULT_TIMEOUT_S, Run, run_suites
-from grader.grading.scoring import score_report
+from grader.grading.scoring import failure_kinds, score_report
 from grader.grading.submission import Staged, SubmissionError, stage_submission
 from grader.kit import EXERCISES, kit_root
+from grader.sandbox.errors import SubmissionCrashed
 from grader.sandbox.zygote import running_zygote
 
 SUBMISSION_SUFFIXES = (".zip", ".ipynb")
 STUDENTS_FOLDER = "students"
 # What decides a score besides the submission: a change to any of these regrades everyone.
-# How grader.sandbox.client words a worker that died mid-call (SubmissionCrashed) or at import.
-SANDBOX_CRASH = re.compile(r"the submission's process (?:died|was killed|broke the channel)")
 KIT_INPUTS = ("grader", "solutions", "tests/public", "tests/hidden", str(MANIFEST), str(RUBRIC))
 
 
@@ -261,13 +259,15 @@ def outcome_flags(run: Run, result: Result) -> list[str]:
     """Flags of a run worth an instructor's look.
 
     timeout: a call or the whole run ran out of time. crashed: the submission's process died
-    during a test (the sandbox says so in the test's message), or pytest itself ended abnormally.
+    during a test or its import (the failure's kind in the report says so), or pytest itself
+    ended abnormally.
     """
     flags = []
     if run.timed_out or any(t.outcome == "timeout" for t in result.tests):
         flags.append("timeout")
     abnormal_exit = not run.timed_out and any(code not in (0, 1) for code in run.exit_codes)
-    if abnormal_exit or any(SANDBOX_CRASH.search(t.message) for t in result.tests):
+    kinds = failure_kinds(run.report)
+    if abnormal_exit or any(kinds.get(t.id) == SubmissionCrashed.kind for t in result.tests):
         flags.append("crashed")
     return flags
 

@@ -13,6 +13,10 @@ from typing import ClassVar
 
 from grader.sandbox.runtime.loading import ExerciseImportError
 
+# The key of a pytest-json-report test entry's metadata where grader.suites.plugin records the
+# failure each failed stage ended with: {stage: {"kind": its kind, "message": its text}}.
+FAILURE_METADATA = "sandbox_failure"
+
 
 class SubmissionFault(BaseException):
     """The submission's process misbehaved as a whole; the test in flight fails with this.
