@@ -28,8 +28,9 @@ import numpy as np
 from benchmarks.report import machine_line, write_section
 from grader.grading.runner import pytest_command, pytest_env, suite_files
 from grader.kit import EXERCISES, kit_root
-from grader.sandbox.client import SandboxImpl, WorkerClient
+from grader.sandbox.client import WorkerClient
 from grader.sandbox.isolation import default_mode
+from grader.sandbox.remote import SandboxImpl
 from grader.sandbox.runtime.loading import load_exercise
 from grader.sandbox.runtime.wire import Channel
 

@@ -10,7 +10,6 @@ which is never the submission's fault and so never a score.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +18,10 @@ from grader.grading.manifest import MANIFEST, Manifest, load_manifest
 from grader.grading.results import Result
 from grader.grading.rubric import RUBRIC, Rubric, load_rubric
 from grader.grading.runner import DEFAULT_TIMEOUT_S, Run, run_suites
-from grader.grading.scoring import score_report
+from grader.grading.scoring import failure_kinds, score_report
 from grader.grading.submission import Staged
 from grader.kit import EXERCISES
-
-# How the sandbox words a worker that died mid-call (SubmissionCrashed) or at import.
-SANDBOX_CRASH = re.compile(r"the submission's process (?:died|was killed|broke the channel)")
+from grader.sandbox.errors import SubmissionCrashed
 
 
 class GraderError(Exception):
@@ -117,12 +114,14 @@ def outcome_flags(run: Run, result: Result) -> list[str]:
     """Flags of a run worth an instructor's look.
 
     timeout: a call or the whole run ran out of time. crashed: the submission's process died
-    during a test (the sandbox says so in the test's message), or pytest itself ended abnormally.
+    during a test or its import (the failure's kind in the report says so), or pytest itself
+    ended abnormally.
     """
     flags = []
     if run.timed_out or any(t.outcome == "timeout" for t in result.tests):
         flags.append("timeout")
     abnormal_exit = not run.timed_out and any(code not in (0, 1) for code in run.exit_codes)
-    if abnormal_exit or any(SANDBOX_CRASH.search(t.message) for t in result.tests):
+    kinds = failure_kinds(run.report)
+    if abnormal_exit or any(kinds.get(t.id) == SubmissionCrashed.kind for t in result.tests):
         flags.append("crashed")
     return flags

@@ -12,7 +12,6 @@ hit its time limit) scores 0, and a test the manifest does not know scores nothi
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterable, Mapping
 from math import fsum
 from typing import Any
@@ -20,6 +19,12 @@ from typing import Any
 from grader.grading.manifest import Manifest, ManifestTest
 from grader.grading.results import GradedExercise, GradedTest, Result
 from grader.grading.rubric import Rubric
+from grader.sandbox.errors import (
+    FAILURE_METADATA,
+    InputModified,
+    SandboxError,
+    SubmissionTimeout,
+)
 
 DID_NOT_RUN = "did not run: the test run stopped before it (crash or time limit)"
 DID_NOT_FINISH = "did not finish: the test run stopped during it (crash or time limit)"
@@ -35,12 +40,11 @@ PYTEST_OUTCOMES = {
     "xpassed": "skipped",
 }
 
-# The sandbox raises SubmissionTimeout when a call runs past its limit; the report names it
-# with its module ("grader.sandbox.client.SubmissionTimeout: ...").
-# A hung call, in a test or (as a fixture failure, prefixed "Failed: ") at import.
-TIMEOUT = re.compile(r"^(?:Failed:\s*)?(?:[A-Za-z_][\w.]*\.)?SubmissionTimeout(?::\s*|$)")
 # Exception names that add nothing for a student: the message itself is the teaching line.
-QUIET_PREFIXES = ("AssertionError: ", "Failed: ", "grader.sandbox.client.SubmissionCrashed: ")
+QUIET_PREFIXES = ("AssertionError: ", "Failed: ")
+# A sandbox failure reads as its message, named where the message alone does not say what went
+# wrong (a timeout's or a crash's says it).
+FAILURE_NAMES = {InputModified.kind: "InputModified: ", SandboxError.kind: "SandboxError: "}
 MAX_MESSAGE = 500
 MAX_DETAILS = 20_000
 STAGES = ("setup", "call", "teardown")
@@ -112,18 +116,53 @@ def outcome_of(entry: Mapping[str, Any]) -> tuple[str, str, str]:
         if not (isinstance(call, dict) and call.get("outcome") == "passed"):
             return "error", DID_NOT_FINISH, ""
         return outcome, "", ""
-    stages = [entry.get(s) for s in STAGES if isinstance(entry.get(s), dict)]
     if outcome == "skipped":
-        stage = next((s for s in stages if s.get("outcome") == "skipped"), {})
+        stage = stage_with(entry, "skipped")[1]
         return outcome, skip_reason(stage.get("longrepr", "")), ""
-    stage = next((s for s in stages if s.get("outcome") == "failed"), {})
+    when, stage = stage_with(entry, "failed")
     crash = stage.get("crash") if isinstance(stage.get("crash"), dict) else {}
     details = str(stage.get("longrepr", ""))[:MAX_DETAILS]
+    failure = sandbox_failure(entry, when)
+    if failure is not None:
+        kind, text = failure
+        message = first_line(FAILURE_NAMES.get(kind, "") + text)
+        if kind == SubmissionTimeout.kind:
+            return "timeout", message or "timed out", details
+        return outcome, message, details
     raw = str(crash.get("message") or details or f"the test ended with outcome {entry['outcome']}")
-    line = first_line(raw)
-    if TIMEOUT.match(line):
-        return "timeout", TIMEOUT.sub("", line) or "timed out", details
     return outcome, teaching_line(raw), details
+
+
+def stage_with(entry: Mapping[str, Any], outcome: str) -> tuple[str, Mapping[str, Any]]:
+    """(name, report) of the entry's first stage with that outcome; ("", {}) if none."""
+    for when in STAGES:
+        stage = entry.get(when)
+        if isinstance(stage, dict) and stage.get("outcome") == outcome:
+            return when, stage
+    return "", {}
+
+
+def sandbox_failure(entry: Mapping[str, Any], when: str) -> tuple[str, str] | None:
+    """(kind, message) of the sandbox failure that grader.suites.plugin recorded for the stage
+    `when` of the entry; None when it recorded none (the test failed otherwise). Its kind
+    decides what the failure is, never its text."""
+    metadata = entry.get("metadata")
+    failures = metadata.get(FAILURE_METADATA) if isinstance(metadata, dict) else None
+    failure = failures.get(when) if isinstance(failures, dict) else None
+    if not (isinstance(failure, dict) and isinstance(failure.get("kind"), str)):
+        return None
+    return failure["kind"], str(failure.get("message", ""))
+
+
+def failure_kinds(report: Mapping[str, Any]) -> dict[str, str]:
+    """Node id -> the kind of sandbox failure its test ended with (grader.sandbox.errors), for
+    each test of the report that ended with one."""
+    kinds = {}
+    for nodeid, entry in report_tests(report).items():
+        failure = sandbox_failure(entry, stage_with(entry, "failed")[0])
+        if failure is not None:
+            kinds[nodeid] = failure[0]
+    return kinds
 
 
 def submission_output(entry: Mapping[str, Any]) -> str:

@@ -1,9 +1,8 @@
-"""The grader's side of the sandbox: the `impl` that tests use when grading, and its worker.
+"""The grader's side of the sandbox: `WorkerClient`, which starts the submission's worker,
+turns what the proxies (remote.py) ask into requests, and judges what comes back.
 
-`SandboxImpl` has the shape of the in-process `impl` (grader.suites.plugin.InProcessImpl):
-`impl.sigmoid(z)`, `impl.Perceptron(2).fit(X, y)`, `impl.run(scenario, ...)`. Every call runs in
-the submission's worker process (grader/sandbox/runtime/worker.py), started and replaced by
-`WorkerClient`:
+Every call runs in the submission's worker process (grader/sandbox/runtime/worker.py), started
+and replaced here; the messages are those of grader/sandbox/runtime/protocol.py:
 
 - what comes back is data (grader/sandbox/runtime/wire.py); objects that are not data
   (instances, generators, functions) stay in the worker and come back as `RemoteObject` proxies;
@@ -14,120 +13,63 @@ the submission's worker process (grader/sandbox/runtime/worker.py), started and 
 - the caller's `np.errstate` applies in the worker; the submission's warnings are raised again
   here; its builtin exceptions are raised here as the same type, with its own frames;
 - a call that runs past its time raises `SubmissionTimeout`, a worker that dies raises
-  `SubmissionCrashed`; either way the worker is replaced and the next call gets a fresh one.
-
-The proxy's frames set `__tracebackhide__`: a failure's traceback shows the test's line and the
-submission's own frames (in the message), not the proxy's.
+  `SubmissionCrashed` (errors.py); either way the worker is replaced and the next call gets a
+  fresh one.
 """
 
 from __future__ import annotations
 
 import ast
-import builtins
-import contextlib
 import inspect
-import json
 import os
-import select
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import textwrap
 import time
-import warnings
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from grader.kit import UPDATES_IN_PLACE, kit_root
+from grader.kit import UPDATES_IN_PLACE
+from grader.sandbox.errors import (
+    ImportCrashed,
+    ObjectLost,
+    SubmissionCrashed,
+    SubmissionFault,
+    SubmissionTimeout,
+)
 from grader.sandbox.isolation import default_mode
-from grader.sandbox.limits import MINIMAL_PATH, Limits, driver_env
+from grader.sandbox.limits import Limits
+from grader.sandbox.process import Ended, Expired, WorkerProcess, ended
+from grader.sandbox.remote import InPlace, RemoteObject
 from grader.sandbox.runtime.loading import ExerciseImportError
+from grader.sandbox.runtime.protocol import Attribute, Exc, Key, Node, Op
 from grader.sandbox.runtime.wire import (
-    Channel,
     ChannelClosed,
     Codec,
     ProtocolError,
     describe_exception,
     rebuild_exception,
     snapshot,
-    wait_ready,
 )
-from grader.sandbox.zygote import ForkedSupervisor, ZygoteError, fork_supervisor
-
-SUPERVISOR_BOOT = ("import sys; sys.path.insert(0, {!r}); "
-                   "from grader.sandbox.isolation.supervisor import main; main(sys.argv[1])")
-STOP_GRACE_S = 10.0
-SIGNAL_HINTS = {
-    signal.SIGSEGV: "a crash in native code",
-    signal.SIGXCPU: "its CPU time limit",
-    signal.SIGXFSZ: "a file or output larger than the file size limit",
-    signal.SIGKILL: "killed from outside, e.g. for memory",
-}
-# Names a proxy keeps for itself; everything else is looked up in the worker.
-PROXY_SLOTS = ("_client", "_handle", "_label", "_generation", "_received", "_fixed", "_exercise",
-               "_in_place")
+from grader.sandbox.settle import arrays_in, settle, undo_changes
 
 
-class SubmissionFault(BaseException):
-    """The submission's process misbehaved as a whole; the test in flight fails with this.
+@dataclass
+class InFlight:
+    """A request between its sending and its reply."""
 
-    A BaseException, like KeyboardInterrupt, so that no `except Exception` of a test or of
-    grader.suites.checks turns it into a different failure (the scorer reads its name). A fixture
-    must not let one escape (pytest keeps no state for it): grader.suites.plugin turns it into a
-    failure of the test's setup.
-    """
-
-
-class SubmissionTimeout(SubmissionFault):
-    """A call ran past its time limit, or its exercise (or the whole submission) used up its
-    time."""
-
-
-class SubmissionCrashed(SubmissionFault):
-    """The submission's process died, or broke the channel, during a call."""
-
-
-class InputModified(SubmissionFault):
-    """A request changed, in place, an array the test gave it, or gave an earlier call.
-
-    The contract: no function modifies its inputs, except `SGD.step`, which updates the `params`
-    its instance was constructed with (grader.kit.UPDATES_IN_PLACE), and `numerical_gradient`,
-    which perturbs `x` while it calls `f` and restores it. Were the change kept, a test that
-    computes its expected value from the same array afterwards (`assert_close(impl.f(z),
-    ref.f(z))`, or `p.fit(X, y)` then `assert_equal(p.predict(X), y)`, where `predict` could
-    overwrite the `y` that `fit` kept) would compare with whatever the submission wrote there.
-    The test's arrays are restored and the test fails.
-    """
-
-
-class SandboxError(RuntimeError):
-    """The sandbox itself could not start (the grader's problem, not the submission's)."""
-
-
-class Ended(Exception):
-    """The worker ended while the grader waited for it."""
-
-
-class Expired(Exception):
-    """The current call's deadline passed."""
-
-
-@dataclass(frozen=True)
-class InPlace:
-    """The contract's leave to update a test's arrays in a later call (UPDATES_IN_PLACE), held
-    by the proxies it concerns: the class (`method`, no `arrays` yet), an instance the class
-    made (`method`, and the `arrays` given to its constructor), and that instance's `method`
-    (`method` None: a call of it may change `arrays`)."""
-
-    method: str | None
-    arrays: tuple[np.ndarray, ...] | None = None
+    what: str  # for messages: "activations.sigmoid(...)", "the import of losses.py"
+    exercise: str  # whose time it is charged to
+    limit_s: float
+    started: float
+    paused_s: float = 0.0  # in the test's callbacks: not the submission's time
+    # The test's arrays the worker changed during it, with what each held before.
+    changes: dict[int, tuple[np.ndarray, Any]] = field(default_factory=dict)
 
 
 class GraderCodec(Codec):
@@ -159,27 +101,28 @@ class GraderCodec(Codec):
     def encode_other(self, value: Any) -> dict[str, Any]:
         if isinstance(value, RemoteObject):
             self.client.check_alive(value)
-            return {"$": "h", "id": value._handle}
+            return {Node.TAG: Node.HANDLE, Node.ID: value._handle}
         if callable(value):
             callback_id, self.next_callback = self.next_callback, self.next_callback + 1
             self.callbacks[callback_id] = value
-            return {"$": "cb", "id": callback_id}
+            return {Node.TAG: Node.CALLBACK, Node.ID: callback_id}
         raise TypeError(f"a {type(value).__name__} cannot be passed to the submission's process")
 
     def decode_other(self, node: dict[str, Any]) -> Any:
-        if node["$"] == "h":
-            handle = node["id"]
+        tag = node[Node.TAG]
+        if tag == Node.HANDLE:
+            handle = node[Node.ID]
             if type(handle) is not int:
                 raise ProtocolError("bad handle")
             proxy = self.proxies.get(handle)
             if proxy is None:
-                proxy = RemoteObject(self.client, handle, str(node.get("t", "object")),
+                proxy = RemoteObject(self.client, handle, str(node.get(Node.TYPE, "object")),
                                      self.exercise)
                 self.proxies[handle] = proxy
             object.__setattr__(proxy, "_received", proxy._received + 1)
             return proxy
-        if node["$"] == "cb":
-            return self.callbacks[node["id"]]
+        if tag == Node.CALLBACK:
+            return self.callbacks[node[Node.ID]]
         return super().decode_other(node)
 
     def resolve_mirror(self, node: dict[str, Any], fresh: Any) -> Any:
@@ -217,103 +160,38 @@ class WorkerClient:
         self.zygote = zygote  # the socket of a zygote (sandbox/zygote.py) to fork workers from
         self.private = Path(tempfile.mkdtemp(prefix="kit-grader-"))
         weakref.finalize(self, shutil.rmtree, self.private, True)  # if close() is never called
-        self.output_path = self.private / "output"
-        self.process: subprocess.Popen[bytes] | ForkedSupervisor | None = None
-        self.channel: Channel | None = None
-        self.pollers: dict[bool, select.poll] = {}  # for reading, for writing
+        output_path = self.private / "output"
+        self.worker = WorkerProcess(self.source, self.limits, self.mode, zygote, self.private,
+                                    output_path)
         self.generation = 0
         self.used_s = 0.0  # every call's time; used_by: each exercise's share
         self.used_by: dict[str, float] = {}
-        self.deadlines: list[float] = []
         self.import_failures: dict[str, BaseException] = {}
         self.modules: dict[str, RemoteObject] = {}
         self.pending_release: list[list[int]] = []
         self.callback_errors: dict[int, BaseException] = {}
         self.next_token = 0
         self.codec = GraderCodec(self)
-        self.output_fd = os.open(self.output_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.output_fd = os.open(output_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
 
     # --- the worker's life -------------------------------------------------------------------
 
-    def start(self) -> None:
-        requests_r, requests_w = os.pipe()
-        replies_r, replies_w = os.pipe()
-        output = os.open(self.output_path, os.O_WRONLY | os.O_APPEND)
-        spec = {
-            "source": str(self.source), "kit": str(kit_root()), "python": sys.executable,
-            "mode": self.mode, "limits": self.limits.to_json(), "env": driver_env(os.environ),
-            "fds": {"requests": requests_r, "replies": replies_w, "output": output},
-        }
-        try:
-            with (self.private / "supervisor.log").open("wb") as log:
-                if self.zygote is not None:
-                    self.process = fork_supervisor(self.zygote, spec, log.fileno())
-                else:
-                    self.process = subprocess.Popen(
-                        [sys.executable, "-I", "-B", "-c",
-                         SUPERVISOR_BOOT.format(str(kit_root())), json.dumps(spec)],
-                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                        pass_fds=(requests_r, replies_w, output), cwd="/",
-                        env={"PATH": MINIMAL_PATH, "LANG": "C.UTF-8"},
-                    )
-        except ZygoteError as err:
-            for fd in (requests_w, replies_r):
-                os.close(fd)
-            raise SandboxError(f"the sandbox did not start: {err}") from None
-        finally:
-            for fd in (requests_r, replies_w, output):
-                os.close(fd)
-        status_fd = self.process.stdout.fileno()  # type: ignore[union-attr]
-        self.pollers = {}
-        for for_write, fd, event in ((False, replies_r, select.POLLIN),
-                                     (True, requests_w, select.POLLOUT)):
-            self.pollers[for_write] = poller = select.poll()
-            poller.register(fd, event)
-            poller.register(status_fd, select.POLLIN)
-        self.channel = Channel(replies_r, requests_w, wait=self.wait,
-                               max_buffer_bytes=self.limits.reply_bytes)
-        self.deadlines.append(time.monotonic() + self.limits.startup_timeout_s)
-        try:
-            hello, _ = self.channel.recv()
-            if "hello" not in hello:
-                raise ProtocolError("no greeting")
-        except (Ended, Expired, ChannelClosed, ProtocolError) as err:
-            status = self.stop()
-            why = status.get("error") or f"it ended before it was ready ({err or status})"
-            log_tail = (self.private / "supervisor.log").read_text(errors="replace")[-2000:]
-            raise SandboxError(f"the sandbox did not start: {why}\n{log_tail}".rstrip()) from None
-        finally:
-            self.deadlines.pop()
-
     def stop(self, ended_s: float = 0.0) -> dict[str, Any]:
-        """End the worker and everything it started; how it ended (from its keeper).
+        """End the worker and everything it started; how it ended (from its keeper). What lived
+        in it (modules, proxies, callbacks) is forgotten: the next call gets a fresh one.
 
         `ended_s`: how long to wait for the keeper's own report first, when the worker seems to
         have ended by itself (its channel closed before it was reaped).
         """
-        process, self.process = self.process, None
-        if process is None:
+        status = self.worker.stop(ended_s)
+        if status is None:
             return {}
-        early = b""
-        if ended_s and wait_ready(process.stdout.fileno(), False, ended_s):  # type: ignore[union-attr]
-            early = os.read(process.stdout.fileno(), 4096)  # type: ignore[union-attr]
-        if self.channel is not None:
-            for fd in (self.channel.read_fd, self.channel.write_fd):
-                os.close(fd)
-            self.channel = None
-        try:  # closing its stdin tells the keeper to kill, reap and report
-            out, _ = process.communicate(timeout=STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, _ = process.communicate()
         self.generation += 1
         self.modules.clear()
         self.pending_release.clear()
         self.callback_errors.clear()
         self.codec = GraderCodec(self)
-        lines = (early + out).decode(errors="replace").splitlines()
-        statuses = [json.loads(line) for line in lines if line.startswith("{")]
-        return statuses[0] if statuses else {}
+        return status
 
     def close(self) -> None:
         """Stop the worker and remove the grader's private files (again: nothing happens)."""
@@ -323,20 +201,9 @@ class WorkerClient:
             self.output_fd = -1
         shutil.rmtree(self.private, ignore_errors=True)
 
-    def wait(self, fd: int, for_write: bool) -> None:
-        """Block until `fd` is ready; raise Expired at the deadline, Ended if the worker ended
-        (its keeper wrote the status, or closed it)."""
-        poller = self.pollers[for_write]
-        left = self.deadlines[-1] - time.monotonic()
-        if left <= 0:
-            raise Expired
-        ready = dict(poller.poll(left * 1000))
-        if fd not in ready:
-            raise Ended if ready else Expired
-
     def check_alive(self, proxy: RemoteObject) -> None:
         if proxy._generation != self.generation:
-            raise SubmissionCrashed(
+            raise ObjectLost(
                 f"{proxy._label} lived in the submission's previous process, which was replaced "
                 "after a crash or a timeout"
             )
@@ -357,81 +224,93 @@ class WorkerClient:
         """
         __tracebackhide__ = True
         left = self.time_left(exercise, what)
-        if self.process is None:
-            self.start()
-        self.codec.exercise = exercise
-        if self.pending_release:
-            message["rel"], self.pending_release = self.pending_release, []
-        errstate = np.geterr()
-        if errstate != self.codec.errstate_sent:
-            message["err"] = errstate
+        if self.worker.process is None:
+            self.worker.start()
         codec = self.codec  # stop() replaces it: this request's changes are noted in this one
+        message, buffers, errstate = self.pack_request(codec, message, values, exercise)
+        flight = InFlight(what, exercise, min(self.limits.call_timeout_s, left), time.monotonic())
+        self.worker.deadlines.append(flight.started + flight.limit_s)
+        codec.requests.append(flight.changes)
+        try:
+            reply, buffers = self.exchange(message, buffers, errstate, flight)
+            outcome = self.outcome(reply, buffers)
+        except BaseException as err:
+            failure = self.failure(err, flight)
+            if failure is err:
+                raise
+            raise failure from None
+        finally:
+            self.worker.deadlines.pop()
+            codec.requests.pop()
+            self.charge(flight)
+            # Whatever happened: a test's arrays stay its own.
+            undone = undo_changes(flight.changes, may_change) if flight.changes else []
+        return settle(outcome, reply.get(Key.WARNINGS) or [], undone, what, values)
+
+    def pack_request(self, codec: GraderCodec, message: dict[str, Any], values: dict[str, Any],
+                     exercise: str) -> tuple[dict[str, Any], list[bytes], dict[str, str]]:
+        """The request's header and buffers, with the handles the test let go of and the
+        caller's np.errstate when it changed (also returned: it is sent only if all goes well)."""
+        codec.exercise = exercise
+        if self.pending_release:
+            message[Key.RELEASE], self.pending_release = self.pending_release, []
+        errstate = np.geterr()
+        if errstate != codec.errstate_sent:
+            message[Key.ERRSTATE] = errstate
         try:
             message, buffers = codec.pack(message, values)
         except TypeError:  # the test passed something that cannot cross; nothing was sent
             codec.mirrors.invalidate()
             raise
-        limit = min(self.limits.call_timeout_s, left)
-        started, paused = time.monotonic(), 0.0
-        self.deadlines.append(started + limit)
-        noted: list[Any] = []
-        changes: dict[int, tuple[np.ndarray, Any]] = {}
-        codec.requests.append(changes)
-        try:
-            self.channel.send(message, buffers)  # type: ignore[union-attr]
-            self.codec.errstate_sent = errstate
-            while True:
-                reply, buffers = self.channel.recv()  # type: ignore[union-attr]
-                if reply.get("op") == "cb":
-                    began = time.monotonic()
-                    self.serve_callback(reply, buffers)
-                    self.deadlines[-1] += time.monotonic() - began
-                    paused += time.monotonic() - began
-                    continue
-                self.receive(reply, buffers)
-                noted = reply.get("warn") or []
-                outcome = self.outcome(reply, buffers)
-                break
-        except Expired:
+        return message, buffers, errstate
+
+    def exchange(self, message: dict[str, Any], buffers: list[bytes], errstate: dict[str, str],
+                 flight: InFlight) -> tuple[dict[str, Any], list[bytearray]]:
+        """Send the request and serve the worker's callbacks until its reply; the reply.
+
+        A callback's time is the test's: it moves the request's deadline and is not charged.
+        """
+        self.worker.channel.send(message, buffers)  # type: ignore[union-attr]
+        self.codec.errstate_sent = errstate
+        while True:
+            reply, received = self.worker.channel.recv()  # type: ignore[union-attr]
+            if reply.get(Key.OP) != Op.CALLBACK:
+                self.receive(reply, received)
+                return reply, received
+            began = time.monotonic()
+            self.serve_callback(reply, received)
+            spent = time.monotonic() - began
+            self.worker.deadlines[-1] += spent
+            flight.paused_s += spent
+
+    def failure(self, err: BaseException, flight: InFlight) -> BaseException:
+        """What a request that broke off with `err` raises. The worker is stopped whatever the
+        cause: its channel is in an unknown state."""
+        if isinstance(err, Expired):
             self.stop()
+            limit = flight.limit_s
             within = (f"{limit:g} s" if limit == self.limits.call_timeout_s
-                      else f"{limit:.2f} s, all the time {exercise} had left")
-            raise SubmissionTimeout(
-                f"{what} did not finish within {within} (an endless loop?); the submission's "
-                "process was stopped"
-            ) from None
-        except (Ended, ChannelClosed):
+                      else f"{limit:.2f} s, all the time {flight.exercise} had left")
+            return SubmissionTimeout(
+                f"{flight.what} did not finish within {within} (an endless loop?); the "
+                "submission's process was stopped"
+            )
+        if isinstance(err, (Ended, ChannelClosed)):
             # Its keeper reports soon after the channel closes; a worker that closed the channel
             # and lives on is stopped when its time is up.
-            status = self.stop(ended_s=max(0.05, self.deadlines[-1] - time.monotonic()))
-            raise SubmissionCrashed(f"the submission's process {ended(status)} during {what}"
-                                    ) from None
-        except ProtocolError as err:
-            self.stop()
-            raise SubmissionCrashed(f"the submission's process broke the channel during {what} "
-                                    f"({err}); it was replaced") from None
-        except BaseException:
-            self.stop()  # an interrupt mid-call: the channel is in an unknown state
-            raise
-        finally:
-            self.deadlines.pop()
-            codec.requests.pop()
-            spent = max(0.0, time.monotonic() - started - paused)
-            self.used_s += spent
-            self.used_by[exercise] = self.used_by.get(exercise, 0.0) + spent
-            # Whatever happened: a test's arrays stay its own.
-            undone = undo_changes(changes, may_change) if changes else []
-        if undone:
-            raise InputModified(modified_message(what, undone, values))
-        raise_warnings(noted)
-        kind, value = outcome
-        if kind == "exc":
-            raise value
-        if kind == "stop":
-            raise StopIteration
-        if kind == "imperr":
-            raise ExerciseImportError(value)
-        return value
+            status = self.stop(ended_s=max(0.05, self.worker.deadlines[-1] - time.monotonic()))
+            return SubmissionCrashed(f"the submission's process {ended(status)} during "
+                                     f"{flight.what}")
+        self.stop()  # also for an interrupt mid-call
+        if isinstance(err, ProtocolError):
+            return SubmissionCrashed(f"the submission's process broke the channel during "
+                                     f"{flight.what} ({err}); it was replaced")
+        return err
+
+    def charge(self, flight: InFlight) -> None:
+        spent = max(0.0, time.monotonic() - flight.started - flight.paused_s)
+        self.used_s += spent
+        self.used_by[flight.exercise] = self.used_by.get(flight.exercise, 0.0) + spent
 
     def time_left(self, exercise: str, what: str) -> float:
         """What is left of the time of `exercise` and of the submission's (the lesser);
@@ -452,31 +331,33 @@ class WorkerClient:
         return min(exercise_left, total_left)
 
     def outcome(self, reply: dict[str, Any], buffers: list[bytearray]) -> tuple[str, Any]:
-        if "r" in reply:
-            return "r", self.codec.decode_untrusted(reply["r"], buffers)
-        if "exc" in reply:
-            token = reply["exc"].get("tok")
+        """(the reply's outcome key, its value): the result decoded, the exception rebuilt (or
+        the test's own, come back from a callback), the import error's line."""
+        if Key.RESULT in reply:
+            return Key.RESULT, self.codec.decode_untrusted(reply[Key.RESULT], buffers)
+        if Key.EXCEPTION in reply:
+            token = reply[Key.EXCEPTION].get(Exc.TOKEN)
             original = self.callback_errors.pop(token, None) if type(token) is int else None
-            return "exc", original or rebuild_exception(reply["exc"])
-        if "stop" in reply:
-            return "stop", None
-        if "imperr" in reply:
-            return "imperr", str(reply["imperr"])
+            return Key.EXCEPTION, original or rebuild_exception(reply[Key.EXCEPTION])
+        if Key.STOP in reply:
+            return Key.STOP, None
+        if Key.IMPORT_ERROR in reply:
+            return Key.IMPORT_ERROR, str(reply[Key.IMPORT_ERROR])
         raise ProtocolError("a reply with no result")
 
     def send(self, message: dict[str, Any], values: dict[str, Any]) -> None:
         message, buffers = self.codec.pack(message, values)
-        self.channel.send(message, buffers)  # type: ignore[union-attr]
+        self.worker.channel.send(message, buffers)  # type: ignore[union-attr]
 
     def receive(self, message: dict[str, Any], buffers: list[bytearray]) -> None:
         """What every message of the worker's may carry: mirrored objects that changed, and
         what the worker no longer holds."""
         try:
-            for node in message.get("mir", ()):
+            for node in message.get(Key.MIRRORS, ()):
                 self.codec.decode_untrusted(node, buffers)
-            if "drop" in message:
-                self.codec.mirrors.remove([m for m in message["drop"] if type(m) is int])
-            for callback_id in message.get("cbrel", ()):
+            if Key.DROP in message:
+                self.codec.mirrors.remove([m for m in message[Key.DROP] if type(m) is int])
+            for callback_id in message.get(Key.CALLBACKS_RELEASED, ()):
                 self.codec.callbacks.pop(callback_id, None)
         except TypeError as err:
             raise ProtocolError(f"malformed message ({err})") from err
@@ -484,27 +365,27 @@ class WorkerClient:
     def serve_callback(self, message: dict[str, Any], buffers: list[bytearray]) -> None:
         """Run the test's function the worker called back, and send its result back."""
         self.receive(message, buffers)
-        function = self.codec.callbacks.get(message.get("id"))  # type: ignore[arg-type]
+        function = self.codec.callbacks.get(message.get(Key.CALLBACK_ID))  # type: ignore[arg-type]
         if function is None:
             raise ProtocolError("a callback that was never passed")
-        args = self.codec.decode_untrusted(message.get("a", []), buffers)
-        kwargs = self.codec.decode_untrusted(message.get("k", {}), buffers)
+        args = self.codec.decode_untrusted(message.get(Key.ARGS, []), buffers)
+        kwargs = self.codec.decode_untrusted(message.get(Key.KWARGS, {}), buffers)
         if not isinstance(args, list) or not isinstance(kwargs, dict):
             raise ProtocolError("malformed callback arguments")
         try:
-            values = {"r": function(*args, **kwargs)}
+            values = {Key.RESULT: function(*args, **kwargs)}
             reply: dict[str, Any] = {}
         except (SubmissionFault, KeyboardInterrupt):
             raise
         except BaseException as err:
             token = self.next_token = self.next_token + 1
             self.callback_errors[token] = err
-            reply, values = {"exc": describe_exception(err) | {"tok": token}}, {}
+            reply, values = {Key.EXCEPTION: describe_exception(err) | {Exc.TOKEN: token}}, {}
         try:
             self.send(reply, values)
         except TypeError as err:  # the function returned something that cannot cross
             self.codec.mirrors.invalidate()
-            self.send({"exc": describe_exception(err)}, {})
+            self.send({Key.EXCEPTION: describe_exception(err)}, {})
 
     # --- what proxies ask --------------------------------------------------------------------
 
@@ -516,9 +397,10 @@ class WorkerClient:
         if exercise not in self.modules:
             what = f"the import of {exercise}.py"
             try:
-                module = self.request({"op": "import", "ex": exercise}, {}, what, exercise)
+                module = self.request({Key.OP: Op.IMPORT, Key.EXERCISE: exercise}, {}, what,
+                                      exercise)
             except SubmissionCrashed as err:
-                failure: BaseException = ExerciseImportError(str(err))
+                failure: BaseException = ImportCrashed(str(err))
             except (ExerciseImportError, SubmissionTimeout) as err:
                 failure = err
             else:
@@ -533,15 +415,15 @@ class WorkerClient:
         __tracebackhide__ = True
         self.check_alive(proxy)
         label = f"{proxy._label}.{name}"  # activations.sigmoid, Perceptron.fit
-        reply = self.request({"op": "getattr", "h": proxy._handle, "n": name}, {}, label,
-                             proxy._exercise)
-        value = reply["v"]
+        reply = self.request({Key.OP: Op.GETATTR, Key.HANDLE: proxy._handle, Key.NAME: name}, {},
+                             label, proxy._exercise)
+        value = reply[Attribute.VALUE]
         if isinstance(value, RemoteObject):
             object.__setattr__(value, "_label", label)
             in_place = self.in_place_attribute(proxy, name)
             if in_place is not None:
                 object.__setattr__(value, "_in_place", in_place)
-        return value, bool(reply["fixed"])
+        return value, bool(reply[Attribute.FIXED])
 
     def in_place_attribute(self, proxy: RemoteObject, name: str) -> InPlace | None:
         """What the contract lets `proxy.name` update in place: a class of UPDATES_IN_PLACE read
@@ -563,22 +445,28 @@ class WorkerClient:
     def call(self, proxy: RemoteObject, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         __tracebackhide__ = True
         self.check_alive(proxy)
-        values = {"a": list(args), "k": kwargs} if kwargs else {"a": list(args)}
+        values = {Key.ARGS: list(args), Key.KWARGS: kwargs} if kwargs else {Key.ARGS: list(args)}
         in_place = proxy._in_place  # SGD(params).step may update params
         may_change = (in_place.arrays or ()) if in_place and in_place.method is None else ()
-        result = self.request({"op": "call", "h": proxy._handle}, values, f"{proxy._label}(...)",
-                              proxy._exercise, may_change)
+        result = self.request({Key.OP: Op.CALL, Key.HANDLE: proxy._handle}, values,
+                              f"{proxy._label}(...)", proxy._exercise, may_change)
         if in_place and in_place.arrays is None and isinstance(result, RemoteObject):
             # The class: the instance it made may update, later, the arrays it was given now.
             object.__setattr__(result, "_in_place",
                                InPlace(in_place.method, tuple(arrays_in(values))))
         return result
 
+    def setattr(self, proxy: RemoteObject, name: str, value: Any) -> None:
+        __tracebackhide__ = True
+        self.check_alive(proxy)
+        self.request({Key.OP: Op.SETATTR, Key.HANDLE: proxy._handle, Key.NAME: name},
+                     {Key.VALUE: value}, f"setting {proxy._label}.{name}", proxy._exercise)
+
     def protocol(self, proxy: RemoteObject, name: str, *args: Any) -> Any:
         __tracebackhide__ = True
         self.check_alive(proxy)
-        return self.request({"op": "protocol", "h": proxy._handle, "fn": name},
-                            {"a": list(args)}, f"{name}({proxy._label})", proxy._exercise)
+        return self.request({Key.OP: Op.PROTOCOL, Key.HANDLE: proxy._handle, Key.FUNCTION: name},
+                            {Key.ARGS: list(args)}, f"{name}({proxy._label})", proxy._exercise)
 
     def run_scenario(self, exercise: str, scenario: Callable[..., Any],
                      args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -594,8 +482,10 @@ class WorkerClient:
             raise TypeError(f"the source of {scenario.__name__} (inspect.getsource) does not "
                             "define it: was its file edited during the run?")
         return self.request(
-            {"op": "run", "ex": exercise, "src": source, "fn": scenario.__name__},
-            {"a": list(args), "k": kwargs}, f"the scenario {scenario.__name__}", exercise,
+            {Key.OP: Op.RUN, Key.EXERCISE: exercise, Key.SOURCE: source,
+             Key.FUNCTION: scenario.__name__},
+            {Key.ARGS: list(args), Key.KWARGS: kwargs}, f"the scenario {scenario.__name__}",
+            exercise,
         )
 
     def release(self, handle: int, received: int, generation: int) -> None:
@@ -615,175 +505,9 @@ class WorkerClient:
         return text
 
 
-class RemoteObject:
-    """An object that stays in the submission's process: a module, function, class, instance
-    or generator. Attribute reads, calls, iteration, len, indexing and truth go there, charged
-    to the exercise whose call first handed the object over."""
-
-    __slots__ = (*PROXY_SLOTS, "__weakref__")
-
-    def __init__(self, client: WorkerClient, handle: int, type_name: str, exercise: str) -> None:
-        for name, value in zip(PROXY_SLOTS,
-                               (client, handle, type_name, client.generation, 0, {}, exercise,
-                                None),
-                               strict=True):
-            object.__setattr__(self, name, value)
-
-    def __getattr__(self, name: str) -> Any:
-        __tracebackhide__ = True
-        if name in PROXY_SLOTS or (name.startswith("__") and name.endswith("__")):
-            raise AttributeError(name)
-        if name in self._fixed:
-            return self._fixed[name]
-        value, fixed = self._client.getattr(self, name)
-        if fixed:
-            self._fixed[name] = value
-        return value
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        __tracebackhide__ = True
-        self._client.check_alive(self)
-        self._fixed.pop(name, None)
-        self._client.request({"op": "setattr", "h": self._handle, "n": name}, {"v": value},
-                             f"setting {self._label}.{name}", self._exercise)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        __tracebackhide__ = True
-        return self._client.call(self, args, kwargs)
-
-    def __iter__(self) -> Any:
-        __tracebackhide__ = True
-        return self._client.protocol(self, "iter")
-
-    def __next__(self) -> Any:
-        __tracebackhide__ = True
-        return self._client.protocol(self, "next")
-
-    def __len__(self) -> int:
-        __tracebackhide__ = True
-        return self._client.protocol(self, "len")
-
-    def __bool__(self) -> bool:
-        __tracebackhide__ = True
-        return self._client.protocol(self, "bool")
-
-    def __getitem__(self, key: Any) -> Any:
-        __tracebackhide__ = True
-        return self._client.protocol(self, "getitem", key)
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        __tracebackhide__ = True
-        self._client.protocol(self, "setitem", key, value)
-
-    def __contains__(self, item: Any) -> bool:
-        __tracebackhide__ = True
-        return self._client.protocol(self, "contains", item)
-
-    def __repr__(self) -> str:
-        return f"<{self._label} in the submission's process>"
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self._client.release(self._handle, self._received, self._generation)
-
-
-class SandboxImpl:
-    """The `impl` of a test when grading: the exercise's module, in the submission's worker."""
-
-    def __init__(self, client: WorkerClient, exercise: str) -> None:
-        self._client, self._exercise = client, exercise
-        client.module(exercise)  # an import failure fails the test now, at its setup
-
-    def __getattr__(self, name: str) -> Any:
-        __tracebackhide__ = True
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        return getattr(self._client.module(self._exercise), name)
-
-    def __repr__(self) -> str:
-        return f"<{self._exercise} in the submission's process>"
-
-    def run(self, scenario: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """`scenario(module, *args, **kwargs)`, run in the worker; its result comes back as data."""
-        __tracebackhide__ = True
-        return self._client.run_scenario(self._exercise, scenario, args, kwargs)
-
-
-def undo_changes(changes: dict[int, tuple[np.ndarray, Any]],
-                 may_change: tuple[np.ndarray, ...]) -> list[np.ndarray]:
-    """Put back what each array of `changes` held before the request, unless it ends the same
-    or is one of `may_change` (whose new contents are then the test's); the arrays put back."""
-    undone = []
-    for array, before in changes.values():
-        if any(array is allowed for allowed in may_change):
-            continue
-        if snapshot(array) != before and array.flags.writeable:
-            dtype, shape, data = before
-            np.copyto(array, np.frombuffer(data, dtype=dtype).reshape(shape))
-            undone.append(array)
-    return undone
-
-
-def modified_message(what: str, undone: list[np.ndarray], values: dict[str, Any]) -> str:
-    """The one line of an InputModified: an argument of this call, or an array kept from an
-    earlier one (a delayed overwrite)."""
-    given = arrays_in(values)
-    if any(array is argument for array in undone for argument in given):
-        return (f"{what} changed an array it was given, in place: no function of the contract "
-                "modifies its inputs (compute into a new array)")
-    return (f"{what} changed an array that the test had handed over in an earlier call: no "
-            "function of the contract modifies its inputs later either (only SGD.step updates "
-            "its params)")
-
-
-def arrays_in(value: Any) -> list[np.ndarray]:
-    """The plain ndarrays in `value` and in its lists, tuples and dicts (already encoded once:
-    no cycle, bounded depth)."""
-    found, todo = [], [value]
-    while todo:  # a loop rather than a call per item: this runs for every call
-        item = todo.pop()
-        if type(item) is np.ndarray:
-            found.append(item)
-        elif isinstance(item, dict):
-            todo.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            todo.extend(item)
-    return found
-
-
 def defines_function(source: str, name: str) -> bool:
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return False
     return any(isinstance(node, ast.FunctionDef) and node.name == name for node in tree.body)
-
-
-def ended(status: dict[str, Any]) -> str:
-    """'died (exit code 3)', 'was killed by SIGSEGV (a crash in native code)', ..."""
-    if "signal" in status:
-        number = status["signal"]
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            name = f"signal {number}"
-        hint = SIGNAL_HINTS.get(number)
-        return f"was killed by {name}" + (f" ({hint})" if hint else "")
-    if "exit" in status:
-        return f"died (exit code {status['exit']})"
-    if "error" in status:
-        return f"ended: {status['error']}"
-    return "ended"
-
-
-def raise_warnings(noted: list[Any]) -> None:
-    """The submission's warnings, raised again in the test (its filters decide what they do)."""
-    for mro, message in noted:
-        category = next((c for c in map(builtin_warning, mro) if c is not None), UserWarning)
-        warnings.warn(str(message), category, stacklevel=4)
-
-
-def builtin_warning(name: Any) -> type[Warning] | None:
-    found = getattr(builtins, name, None) if isinstance(name, str) else None
-    return found if isinstance(found, type) and issubclass(found, Warning) else None
-

@@ -10,7 +10,7 @@ Suites never import `exercises`, `solutions` or a submission. They ask for fixtu
 
 `--impl` chooses what `impl` is: `exercises` (default: the checkout's stubs or a student's work),
 `reference` (the solutions), or a path to a folder of exercise files. With `--sandbox`, `impl` is
-a proxy (grader.sandbox.client.SandboxImpl) whose calls run in a worker process under limits: the
+a proxy (grader.sandbox.remote.SandboxImpl) whose calls run in a worker process under limits: the
 submission's code never runs in this process.
 """
 
@@ -26,11 +26,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from grader.kit import exercise_of_test_file, kit_root, visibility_of_test_file
+from grader.sandbox.errors import FAILURE_METADATA, SubmissionFault, failure_kind
 from grader.sandbox.isolation import MODES
 from grader.sandbox.runtime.loading import ExerciseImportError, load_exercise
 
 if TYPE_CHECKING:
-    from grader.sandbox.client import SandboxImpl, WorkerClient
+    from grader.sandbox.client import WorkerClient
+    from grader.sandbox.remote import SandboxImpl
 
 SANDBOX = pytest.StashKey["WorkerClient"]()
 # pytest_json_modifyreport is given no config: the session's, kept at configure.
@@ -41,6 +43,9 @@ OUTPUT = pytest.StashKey[dict[str, str]]()
 SANDBOX_BROKEN = pytest.StashKey[str]()
 # A failed stage's output kept in the JSON report: `grade -v` shows less than this.
 OUTPUT_KEPT = 4000
+# The sandbox failure (grader.sandbox.errors) each failed stage of a test ended with, for the
+# report's FAILURE_METADATA: stage -> {"kind": its kind, "message": its text}.
+FAILURES = pytest.StashKey[dict[str, dict[str, str]]]()
 
 
 class InProcessImpl:
@@ -148,7 +153,8 @@ def sandbox_client(config: pytest.Config) -> WorkerClient:
 
 
 def sandbox_impl(request: pytest.FixtureRequest, exercise: str) -> SandboxImpl:
-    from grader.sandbox.client import SandboxError, SandboxImpl, SubmissionFault
+    from grader.sandbox.errors import SandboxError
+    from grader.sandbox.remote import SandboxImpl
 
     broken = request.config.stash.get(SANDBOX_BROKEN, None)
     if broken is not None:
@@ -157,21 +163,29 @@ def sandbox_impl(request: pytest.FixtureRequest, exercise: str) -> SandboxImpl:
     client.take_output()  # printed between tests: it belongs to none
     try:
         return SandboxImpl(client, exercise)
-    except ExerciseImportError as err:
-        why = str(err)
     except SandboxError as err:
         # No worker ever served this test: nothing here is the submission's doing. The report
         # says so at its top (`pytest_json_modifyreport`) and the run stops: the grader then
         # writes no score at all.
-        why = str(err)
-        request.config.stash[SANDBOX_BROKEN] = why
+        request.config.stash[SANDBOX_BROKEN] = str(err)
         request.session.shouldstop = "the sandbox could not start"
-    except SubmissionFault as err:
-        # A fixture may fail only with an Exception or pytest's own outcomes (pytest keeps no
-        # state for others); the line names the fault as a call would, for the scorer.
-        why = f"{type(err).__module__}.{type(err).__name__}: {err}"
+        failure = err
+    except (ExerciseImportError, SubmissionFault) as err:
+        failure = err
+    # A fixture may fail only with an Exception or pytest's own outcomes (pytest keeps no state
+    # for others): the failure's kind is noted here, where its type is still known.
+    note_failure(request.node, "setup", failure)
     add_output_section(request.node, "setup", client)
+    why = (str(failure) if isinstance(failure, ExerciseImportError)
+           else f"{type(failure).__name__}: {failure}")
     pytest.fail(why, pytrace=False)
+
+
+def note_failure(item: pytest.Item, when: str, err: BaseException) -> None:
+    """Keep the kind and text of a sandbox failure that ended the stage, for the report."""
+    kind = failure_kind(err)
+    if kind is not None:
+        item.stash.setdefault(FAILURES, {})[when] = {"kind": kind, "message": str(err)}
 
 
 def add_output_section(item: pytest.Item, when: str, client: WorkerClient) -> None:
@@ -185,15 +199,24 @@ def add_output_section(item: pytest.Item, when: str, client: WorkerClient) -> No
 @pytest.hookimpl(optionalhook=True)
 def pytest_json_runtest_metadata(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> dict[str, dict[str, str]] | None:
-    """A failed stage's submission output, as the report's metadata `submission_output`
-    (stage -> text, its head); pytest-json-report keeps no section of ours by itself."""
-    text = item.stash.get(OUTPUT, {}).get(call.when, "")
-    if call.excinfo is None or not text:
+) -> dict[str, Any] | None:
+    """What a failed stage leaves in the report's metadata, which pytest-json-report fills
+    from this hook only: the submission's output (`submission_output`: stage -> its head), and
+    the sandbox failure the stage ended with (FAILURE_METADATA: stage -> its kind and text).
+    """
+    if call.excinfo is None:
         return None
+    note_failure(item, call.when, call.excinfo.value)
+    metadata: dict[str, Any] = {}
+    failures = item.stash.get(FAILURES, {})
+    if failures:  # every stage's so far: the report keeps the last value of each key
+        metadata[FAILURE_METADATA] = dict(failures)
+    text = item.stash.get(OUTPUT, {}).get(call.when, "")
     if len(text) > OUTPUT_KEPT:
         text = text[:OUTPUT_KEPT] + f"\n[... {len(text) - OUTPUT_KEPT} more characters not shown]"
-    return {"submission_output": {call.when: text}}
+    if text:
+        metadata["submission_output"] = {call.when: text}
+    return metadata or None
 
 
 @pytest.hookimpl(optionalhook=True)

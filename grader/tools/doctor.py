@@ -73,8 +73,10 @@ def sandbox_check() -> Check:
     answer as this process does, or the GPU tests would grade differently inside."""
     import tempfile
 
-    from grader.sandbox.client import SandboxError, SandboxImpl, WorkerClient
+    from grader.sandbox.client import WorkerClient
+    from grader.sandbox.errors import SandboxError
     from grader.sandbox.isolation import default_mode
+    from grader.sandbox.remote import SandboxImpl
 
     mode = default_mode()
     with tempfile.TemporaryDirectory(prefix="grade-doctor-") as folder:

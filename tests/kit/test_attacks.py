@@ -65,9 +65,11 @@ import pytest
 
 from grader.authoring.stubs import make_stub
 from grader.kit import EXERCISES, kit_root
-from grader.sandbox.client import InputModified, SandboxImpl, WorkerClient
+from grader.sandbox.client import WorkerClient
+from grader.sandbox.errors import InputModified
 from grader.sandbox.isolation import default_mode
 from grader.sandbox.limits import Limits
+from grader.sandbox.remote import SandboxImpl
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -16,6 +16,7 @@ import sys
 import threading
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -29,6 +30,7 @@ from grader.grading.rubric import RUBRIC, load_rubric
 from grader.grading.runner import Run
 from grader.grading.submission import Staged
 from grader.kit import EXERCISES, kit_root
+from grader.sandbox.errors import FAILURE_METADATA
 
 ROOT = kit_root()
 
@@ -227,27 +229,45 @@ def test_output_inside_the_batch_folder_is_not_an_entry(cohort: Path) -> None:
     assert len(report.rows) == 4
 
 
+TEST_ID = "tests/public/test_sgd.py::t"
+
+
 def graded(outcome: str, message: str = "") -> GradedTest:
-    return GradedTest("tests/public/test_sgd.py::t", "sgd", "public", outcome, 0.0, 1.0, message)
+    return GradedTest(TEST_ID, "sgd", "public", outcome, 0.0, 1.0, message)
+
+
+def report(kind: str | None = None, when: str = "call") -> dict[str, Any]:
+    """A report of the one test, failed at `when`; with the sandbox failure of that kind."""
+    entry: dict[str, Any] = {"nodeid": TEST_ID, "outcome": "failed",
+                             when: {"outcome": "failed"}}
+    if kind is not None:
+        entry["metadata"] = {FAILURE_METADATA: {when: {"kind": kind, "message": "..."}}}
+    return {"tests": [entry]}
+
+
+DIED = "the submission's process died (exit code 3) during the import"
+KILLED = "the submission's process was killed by SIGSEGV during step"
 
 
 @pytest.mark.parametrize(
     ("run", "tests", "flags"),
     [
-        (Run({}, exit_codes=[0]), [graded("passed")], []),
-        (Run({}, exit_codes=[1]), [graded("failed", "sgd.step: expected 1.0")], []),
-        (Run({}, exit_codes=[1]), [graded("timeout", "step did not finish within 10 s")],
-         ["timeout"]),
-        (Run({}, timed_out=True, exit_codes=[-9]), [], ["timeout"]),
-        (Run({}, exit_codes=[1]),
-         [graded("error", "the submission's process died (exit code 3) during the import")],
+        (Run({"tests": []}, exit_codes=[0]), [graded("passed")], []),
+        (Run(report(), exit_codes=[1]), [graded("failed", "sgd.step: expected 1.0")], []),
+        (Run(report("timeout"), exit_codes=[1]),
+         [graded("timeout", "step did not finish within 10 s")], ["timeout"]),
+        (Run({"tests": []}, timed_out=True, exit_codes=[-9]), [], ["timeout"]),
+        (Run(report("crashed", "setup"), exit_codes=[1]), [graded("error", DIED)],
          ["crashed"]),
-        (Run({}, exit_codes=[1]),
-         [graded("failed", "grader.sandbox.client.SubmissionCrashed: the submission's process was "
-                           "killed by SIGSEGV during step")], ["crashed"]),
-        (Run({}, exit_codes=[-11]), [], ["crashed"]),
+        (Run(report("crashed"), exit_codes=[1]), [graded("failed", KILLED)], ["crashed"]),
+        # Decided by the recorded kind, never by the words of the message.
+        (Run(report(), exit_codes=[1]), [graded("failed", KILLED)], []),
+        (Run(report("object-lost"), exit_codes=[1]),
+         [graded("failed", "Perceptron lived in the submission's previous process")], []),
+        (Run({"tests": []}, exit_codes=[-11]), [], ["crashed"]),
     ],
-    ids=["clean", "failed", "call-timeout", "run-timeout", "died-at-import", "killed", "pytest"],
+    ids=["clean", "failed", "call-timeout", "run-timeout", "died-at-import", "killed",
+         "crash-words-only", "object-lost", "pytest"],
 )
 def test_outcome_flags(run: Run, tests: list[GradedTest], flags: list[str]) -> None:
     assert outcome_flags(run, Result(0.0, 1.0, [], tests)) == flags

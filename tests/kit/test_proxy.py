@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.sandbox.client import InputModified, SandboxImpl, WorkerClient
+from grader.sandbox.client import WorkerClient
+from grader.sandbox.errors import InputModified
 from grader.sandbox.limits import Limits
+from grader.sandbox.remote import SandboxImpl
 from grader.sandbox.runtime.loading import ExerciseImportError
 
 SUBMISSION = '''

@@ -19,9 +19,11 @@ import pytest
 
 from grader.grading.scoring import outcome_of
 from grader.kit import kit_root
-from grader.sandbox.client import SandboxImpl, SubmissionCrashed, SubmissionTimeout, WorkerClient
+from grader.sandbox.client import WorkerClient
+from grader.sandbox.errors import FAILURE_METADATA, SubmissionCrashed, SubmissionTimeout
 from grader.sandbox.isolation import default_mode
 from grader.sandbox.limits import THREAD_VARS, Limits
+from grader.sandbox.remote import SandboxImpl
 from grader.sandbox.runtime.loading import ExerciseImportError
 from grader.sandbox.zygote import running_zygote
 
@@ -406,10 +408,12 @@ def test_a_sandboxed_pytest_run_reports_timeouts_and_leaves_nothing(tmp_path: Pa
     assert {name: outcome_of(t)[0] for name, t in tests.items() if name != "test_hangs_at_import"
             } == {"test_ok": "passed", "test_hang": "timeout", "test_print": "failed",
                   "test_daemon": "passed"}, result.stdout[-3000:]
-    setup = tests["test_hangs_at_import"]["setup"]
-    assert setup["outcome"] == "failed"
-    assert str(setup["longrepr"]).startswith(
-        "grader.sandbox.client.SubmissionTimeout: the import of ")
+    hung = tests["test_hangs_at_import"]
+    assert hung["setup"]["outcome"] == "failed"
+    assert str(hung["setup"]["longrepr"]).startswith("SubmissionTimeout: the import of ")
+    assert hung["metadata"][FAILURE_METADATA]["setup"]["kind"] == "timeout"
+    assert outcome_of(hung)[:2] == ("timeout", "the import of losses.py did not finish within "
+                                    "1 s (an endless loop?); the submission's process was stopped")
     assert "submission output" in result.stdout and "x" * 12 in result.stdout
     assert processes_with(marker) == []
 
@@ -417,7 +421,8 @@ def test_a_sandboxed_pytest_run_reports_timeouts_and_leaves_nothing(tmp_path: Pa
 GRADER = '''
 import sys, time
 from pathlib import Path
-from grader.sandbox.client import SandboxImpl, WorkerClient
+from grader.sandbox.client import WorkerClient
+from grader.sandbox.remote import SandboxImpl
 
 client = WorkerClient(Path(sys.argv[1]), mode=sys.argv[3])
 SandboxImpl(client, "activations").daemon(sys.argv[2])

@@ -12,10 +12,12 @@ from grader.grading.scoring import (
     DID_NOT_FINISH,
     DID_NOT_RUN,
     ReportError,
+    failure_kinds,
     outcome_of,
     score_report,
 )
 from grader.kit import EXERCISES
+from grader.sandbox.errors import FAILURE_METADATA
 
 RUBRIC = Rubric({name: 0.0 for name in EXERCISES} | {"activations": 15.0, "losses": 20.0})
 PUB, HID = "tests/public/test_activations.py", "tests/hidden/test_activations.py"
@@ -155,16 +157,74 @@ def test_a_setup_error_such_as_a_missing_file_is_an_error() -> None:
     assert outcome_of(entry)[:2] == ("error", "activations.py is missing from submission/")
 
 
-@pytest.mark.parametrize("name", ["SubmissionTimeout", "grader.sandbox.client.SubmissionTimeout",
-                                  "test_losses.SubmissionTimeout"])
-def test_a_submission_timeout_is_a_timeout(name: str) -> None:
-    entry = failed(f"{PUB}::test_a", f"{name}: sigmoid took longer than 10 s")
-    assert outcome_of(entry)[:2] == ("timeout", "sigmoid took longer than 10 s")
+def with_failure(entry: dict[str, Any], kind: str, message: str,
+                 when: str = "call") -> dict[str, Any]:
+    """The entry with the sandbox failure grader.suites.plugin records for its failed stage."""
+    metadata = {FAILURE_METADATA: {when: {"kind": kind, "message": message}}}
+    return entry | {"metadata": metadata}
 
 
-def test_an_exception_merely_mentioning_a_timeout_is_a_failure() -> None:
-    entry = failed(f"{PUB}::test_a", "ValueError: SubmissionTimeout is not a real one")
-    assert outcome_of(entry)[0] == "failed"
+# However the exception's type is named in the failure's text (its module moved, renamed, or a
+# test file's own class of that name), the recorded kind decides, and the message is the same.
+NAMES = ["SubmissionTimeout", "grader.sandbox.errors.SubmissionTimeout",
+         "grader.sandbox.client.SubmissionTimeout", "grader.somewhere.else.Renamed",
+         "test_losses.SubmissionTimeout"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_recorded_timeout_is_a_timeout_whatever_its_text(name: str) -> None:
+    message = "activations.sigmoid(...) did not finish within 10 s (an endless loop?)"
+    entry = with_failure(failed(f"{PUB}::test_a", f"{name}: {message}"), "timeout", message)
+    assert outcome_of(entry)[:2] == ("timeout", message)
+
+
+def test_a_timeout_at_import_is_recorded_for_the_setup() -> None:
+    message = "the import of activations.py did not finish within 2 s (an endless loop?)"
+    entry = failed(f"{PUB}::test_a", f"Failed: SubmissionTimeout: {message}", when="setup")
+    assert outcome_of(with_failure(entry, "timeout", message, "setup"))[:2] == ("timeout",
+                                                                                 message)
+    # A failure recorded for another stage says nothing of this one.
+    assert outcome_of(with_failure(entry, "timeout", message, "call"))[0] == "error"
+
+
+@pytest.mark.parametrize("name", [*NAMES, "grader.sandbox.client.SubmissionCrashed"])
+def test_a_recorded_crash_reads_as_its_message_whatever_its_text(name: str) -> None:
+    message = "the submission's process died (exit code 3) during Perceptron.fit(...)"
+    entry = with_failure(failed(f"{PUB}::test_a", f"{name}: {message}"), "crashed", message)
+    assert outcome_of(entry)[:2] == ("failed", message)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_changed_input_is_named_whatever_its_text(name: str) -> None:
+    message = "activations.relu(...) changed an array it was given, in place"
+    entry = with_failure(failed(f"{PUB}::test_a", f"{name}: {message}"), "input-modified",
+                         message)
+    assert outcome_of(entry)[:2] == ("failed", f"InputModified: {message}")
+
+
+@pytest.mark.parametrize("text", [
+    "grader.sandbox.errors.SubmissionTimeout: sigmoid took longer than 10 s",
+    "grader.sandbox.client.SubmissionTimeout: sigmoid took longer than 10 s",
+    "Failed: SubmissionTimeout: the import of activations.py did not finish within 2 s",
+    "ValueError: SubmissionTimeout is not a real one",
+])
+def test_a_failure_that_looks_like_a_timeout_without_the_field_is_a_plain_failure(
+    text: str,
+) -> None:
+    entry = failed(f"{PUB}::test_a", text)
+    assert outcome_of(entry)[:2] == ("failed", text.removeprefix("Failed: "))
+
+
+def test_failure_kinds_are_read_from_the_field_only() -> None:
+    crashed = "the submission's process was killed by SIGSEGV during step"
+    report = report_of(
+        with_failure(failed(f"{LOSSES}::test_x", crashed), "crashed", crashed),
+        failed(f"{LOSSES}::test_y", f"grader.sandbox.errors.SubmissionCrashed: {crashed}"),
+        with_failure(failed(f"{LOSSES}::test_z", "x", when="setup"), "timeout", "x", "setup"),
+        passed(f"{PUB}::test_a"),
+    )
+    assert failure_kinds(report) == {f"{LOSSES}::test_x": "crashed",
+                                     f"{LOSSES}::test_z": "timeout"}
 
 
 def test_a_skipped_test_scores_zero_with_its_reason() -> None:

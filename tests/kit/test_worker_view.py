@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 
 from grader.kit import kit_root
-from grader.sandbox.client import SandboxImpl, WorkerClient
+from grader.sandbox.client import WorkerClient
 from grader.sandbox.isolation import default_mode
 from grader.sandbox.isolation.linux import PRIVATE_FOLDERS, protect_kit
 from grader.sandbox.limits import Limits
+from grader.sandbox.remote import SandboxImpl
 
 KIT = kit_root()
 ROOT = os.geteuid() == 0

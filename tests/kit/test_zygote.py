@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox.client import SandboxError, SandboxImpl, SubmissionCrashed, WorkerClient
+from grader.sandbox.client import WorkerClient
+from grader.sandbox.errors import SandboxError, SubmissionCrashed
+from grader.sandbox.remote import SandboxImpl
 from grader.sandbox.zygote import running_zygote
 
 SUBMISSION = '''

@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from .protocol import Exc, Key
+
 # The worker's channel: requests on fd 3, replies on fd 4 (0, 1 and 2 as usual).
 REQUEST_FD, REPLY_FD = 3, 4
 FRAME = struct.Struct("<II")  # header length, buffer count; then the buffers' lengths
@@ -425,13 +427,13 @@ class Codec:
         buffers: list[bytes] = []
         changed = self.mirrors.changed() if self.mirrors.objects else []
         if changed:
-            message["mir"] = [self.encode(obj, buffers) for _, obj in changed]
+            message[Key.MIRRORS] = [self.encode(obj, buffers) for _, obj in changed]
         for key, value in values.items():
             message[key] = self.encode(value, buffers)
         return message, buffers
 
     def apply_mirrors(self, message: dict[str, Any], buffers: list[bytearray]) -> None:
-        for node in message.get("mir", ()):
+        for node in message.get(Key.MIRRORS, ()):
             self.decode(node, buffers)
 
 
@@ -497,13 +499,14 @@ def decode_rng(state: Any) -> np.random.Generator:
 def describe_exception(err: BaseException, traceback_text: str = "") -> dict[str, Any]:
     """What crosses for an exception: the names of its classes, its message, a traceback text.
 
-    `tok` marks an exception that a callback raised on the other side and that came back
+    `Exc.TOKEN` marks an exception that a callback raised on the other side and that came back
     through unchanged: that side raises its original again.
     """
-    info = {"mro": [c.__name__ for c in type(err).__mro__], "msg": str(err), "tb": traceback_text}
+    info = {Exc.MRO: [c.__name__ for c in type(err).__mro__], Exc.MESSAGE: str(err),
+            Exc.TRACEBACK: traceback_text}
     token = getattr(err, "kit_token", None)
     if type(token) is int:
-        info["tok"] = token
+        info[Exc.TOKEN] = token
     return info
 
 
@@ -522,17 +525,17 @@ def rebuild_exception(info: dict[str, Any]) -> BaseException:
     A class of the sender's own (`class ShapeError(ValueError)`) becomes its nearest builtin base,
     its name kept in the message, so that `pytest.raises(ValueError)` still sees a ValueError.
     """
-    mro = [str(n) for n in info.get("mro", [])] or ["RuntimeError"]
+    mro = [str(n) for n in info.get(Exc.MRO, [])] or ["RuntimeError"]
     cls = builtin_exception_type(mro)
-    message = str(info.get("msg", ""))
+    message = str(info.get(Exc.MESSAGE, ""))
     if mro[0] != cls.__name__:
         message = f"{mro[0]}: {message}" if message else mro[0]
-    if info.get("tb"):
-        message = f"{message}\n{info['tb']}"
+    if info.get(Exc.TRACEBACK):
+        message = f"{message}\n{info[Exc.TRACEBACK]}"
     try:
         err = cls(message)
     except TypeError:  # a builtin whose constructor wants more (UnicodeDecodeError...)
         err = RuntimeError(f"{cls.__name__}: {message}")
-    if type(info.get("tok")) is int:
-        err.kit_token = info["tok"]  # type: ignore[attr-defined]
+    if type(info.get(Exc.TOKEN)) is int:
+        err.kit_token = info[Exc.TOKEN]  # type: ignore[attr-defined]
     return err

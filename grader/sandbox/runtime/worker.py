@@ -6,11 +6,10 @@ file the grader reads an excerpt of. Nothing here is trusted: the submission it 
 any of it. That is fine, because only data leaves this process, and the grader judges that data
 against values this process never sees.
 
-Requests (`op`): import, getattr, setattr, call, protocol (iter, next, len, ...), run (a test's
-scenario). A reply holds `r` (the result), `exc` (an exception), `stop` (the end of an
-iterator) or `imperr` (an exercise that fails to import). While serving a call, the worker may
-send its own request, `cb` (call back a function the test passed), and serves the grader's
-requests until that callback's reply comes.
+The messages are protocol.py's: the grader's requests (import, getattr, setattr, call,
+protocol, run) each get one reply. While serving a call, the worker may send its own request,
+`Op.CALLBACK` (call back a function the test passed), and serves the grader's requests until that
+callback's reply comes.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .loading import ExerciseImportError, load_exercise
+from .protocol import Attribute, Builtin, Key, Node, Op
 from .wire import (
     REPLY_FD,
     REQUEST_FD,
@@ -77,7 +77,7 @@ class WorkerCodec(Codec):
 
     def encode_other(self, value: Any) -> dict[str, Any]:
         if isinstance(value, Callback):
-            return {"$": "cb", "id": value.callback_id}
+            return {Node.TAG: Node.CALLBACK, Node.ID: value.callback_id}
         handle = self.handle_of.get(id(value))
         if handle is None:
             handle, self.next_handle = self.next_handle, self.next_handle + 1
@@ -85,13 +85,14 @@ class WorkerCodec(Codec):
             self.handle_of[id(value)] = handle
             self.times_sent[handle] = 0
         self.times_sent[handle] += 1
-        return {"$": "h", "id": handle, "t": type(value).__name__}
+        return {Node.TAG: Node.HANDLE, Node.ID: handle, Node.TYPE: type(value).__name__}
 
     def decode_other(self, node: dict[str, Any]) -> Any:
-        if node["$"] == "h":
-            return self.handles[node["id"]]
-        if node["$"] == "cb":
-            return Callback(self.server, node["id"])
+        tag = node[Node.TAG]
+        if tag == Node.HANDLE:
+            return self.handles[node[Node.ID]]
+        if tag == Node.CALLBACK:
+            return Callback(self.server, node[Node.ID])
         return super().decode_other(node)
 
     def release(self, handle: int, times: int) -> None:
@@ -133,7 +134,7 @@ class Server:
             self.noted.append([[c.__name__ for c in category.__mro__], str(message)])
 
     def run(self) -> None:
-        self.send({"hello": os.getpid()}, {})
+        self.send({Key.HELLO: os.getpid()}, {})
         while True:
             try:
                 message, buffers = self.channel.recv()
@@ -148,89 +149,91 @@ class Server:
             message, buffers = self.codec.pack(message, values)
         except Exception as err:  # a result that cannot cross (an ndarray subclass...)
             self.codec.mirrors.invalidate()
-            message, buffers = self.codec.pack({"exc": describe_exception(err)}, {})
+            message, buffers = self.codec.pack({Key.EXCEPTION: describe_exception(err)}, {})
         dropped = self.codec.dropped_mirrors()
         if dropped:
-            message["drop"] = dropped
+            message[Key.DROP] = dropped
         if self.released_callbacks:
-            message["cbrel"], self.released_callbacks = self.released_callbacks, []
+            message[Key.CALLBACKS_RELEASED], self.released_callbacks = self.released_callbacks, []
         self.channel.send(message, buffers)
 
     def receive(self, message: dict[str, Any], buffers: list[bytearray]) -> None:
         """What every message from the grader may carry besides its request or reply."""
         self.codec.apply_mirrors(message, buffers)
-        if "drop" in message:
-            self.codec.mirrors.remove(message["drop"])
-        for handle, times in message.get("rel", ()):
+        for handle, times in message.get(Key.RELEASE, ()):
             self.codec.release(handle, times)
 
     def serve(self, message: dict[str, Any], buffers: list[bytearray]) -> None:
         """Run one request of the grader's and send the reply."""
         self.receive(message, buffers)
-        if "err" in message:
-            self.errstate = message["err"]
+        if Key.ERRSTATE in message:
+            self.errstate = message[Key.ERRSTATE]
         apply_errstate(self.errstate)  # again each time: the submission may have changed it
         outer, self.noted = self.noted, []
         try:
             reply: dict[str, Any] = {}
-            values = {"r": self.dispatch(message, buffers)}
+            values = {Key.RESULT: self.dispatch(message, buffers)}
         except StopIteration:
-            reply, values = {"stop": True}, {}
+            reply, values = {Key.STOP: True}, {}
         except ExerciseImportError as err:
-            reply, values = {"imperr": str(err)}, {}
+            reply, values = {Key.IMPORT_ERROR: str(err)}, {}
         except SystemExit:
             raise  # the submission asked this process to end: it ends
         except BaseException as err:
-            reply, values = {"exc": describe_exception(err, self.student_traceback(err))}, {}
+            described = describe_exception(err, self.student_traceback(err))
+            reply, values = {Key.EXCEPTION: described}, {}
         if self.noted:
-            reply["warn"] = self.noted
+            reply[Key.WARNINGS] = self.noted
         self.noted = outer
         self.send(reply, values)
 
     def dispatch(self, message: dict[str, Any], buffers: list[bytearray]) -> Any:
-        op = message["op"]
+        op = message[Key.OP]
         decode = self.codec.decode
-        if op == "import":
-            return load_exercise(self.staging, message["ex"])
-        target = self.codec.handles[message["h"]] if "h" in message else None
-        if op == "call":
-            function = getattr(target, message["n"]) if message.get("n") else target
-            args = decode(message["a"], buffers)
-            return function(*args, **(decode(message["k"], buffers) if "k" in message else {}))
-        if op == "getattr":
-            value = getattr(target, message["n"])
+        if op == Op.IMPORT:
+            return load_exercise(self.staging, message[Key.EXERCISE])
+        target = self.codec.handles[message[Key.HANDLE]] if Key.HANDLE in message else None
+        if op == Op.CALL:
+            args = decode(message[Key.ARGS], buffers)
+            kwargs = decode(message[Key.KWARGS], buffers) if Key.KWARGS in message else {}
+            return target(*args, **kwargs)
+        if op == Op.GETATTR:
+            value = getattr(target, message[Key.NAME])
             # A function, method or class stays what it is: the grader may keep its proxy.
-            return {"v": value, "fixed": inspect.isroutine(value) or isinstance(value, type)}
-        if op == "setattr":
-            return setattr(target, message["n"], decode(message["v"], buffers))
-        if op == "protocol":
-            return protocol(message["fn"], target, *decode(message["a"], buffers))
-        if op == "run":
-            return self.run_scenario(message, decode(message["a"], buffers),
-                                     decode(message["k"], buffers))
+            return {Attribute.VALUE: value,
+                    Attribute.FIXED: inspect.isroutine(value) or isinstance(value, type)}
+        if op == Op.SETATTR:
+            return setattr(target, message[Key.NAME], decode(message[Key.VALUE], buffers))
+        if op == Op.PROTOCOL:
+            return protocol(message[Key.FUNCTION], target, *decode(message[Key.ARGS], buffers))
+        if op == Op.RUN:
+            return self.run_scenario(message, decode(message[Key.ARGS], buffers),
+                                     decode(message[Key.KWARGS], buffers))
         raise ValueError(f"unknown request {op!r}")
 
     def call_back(self, callback_id: int, args: list[Any], kwargs: dict[str, Any]) -> Any:
         """Call the test's function in the grader's process; serve its requests meanwhile."""
-        self.send({"op": "cb", "id": callback_id}, {"a": args, "k": kwargs})
+        self.send({Key.OP: Op.CALLBACK, Key.CALLBACK_ID: callback_id},
+                  {Key.ARGS: args, Key.KWARGS: kwargs})
         while True:
             message, buffers = self.channel.recv()
-            if "op" in message:
+            if Key.OP in message:
                 self.serve(message, buffers)
                 continue
             self.receive(message, buffers)
-            if "exc" in message:
-                raise rebuild_exception(message["exc"])
-            return self.codec.decode(message["r"], buffers)
+            if Key.EXCEPTION in message:
+                raise rebuild_exception(message[Key.EXCEPTION])
+            return self.codec.decode(message[Key.RESULT], buffers)
 
     # --- helpers -----------------------------------------------------------------------------
 
     def run_scenario(self, message: dict[str, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
         """A test's scenario: a top-level function of the test file, shipped as source."""
-        module = load_exercise(self.staging, message["ex"])
+        module = load_exercise(self.staging, message[Key.EXERCISE])
+        name = message[Key.FUNCTION]
         namespace: dict[str, Any] = {"np": np, "__name__": "scenario"}
-        exec(compile(message["src"], f"<scenario {message['fn']}>", "exec"), namespace)
-        return namespace[message["fn"]](module, *args, **kwargs)
+        exec(compile(message[Key.SOURCE], f"<scenario {name}>", "exec"), namespace)
+        return namespace[name](module, *args, **kwargs)
 
     def student_traceback(self, err: BaseException) -> str:
         """The frames of the submission's own files, as Python prints them."""
@@ -249,20 +252,20 @@ class Server:
 
 def protocol(name: str, target: Any, *args: Any) -> Any:
     """The builtin operations a proxy forwards: iteration, len, indexing, truth, membership."""
-    if name == "iter":
+    if name == Builtin.ITER:
         return iter(target)
-    if name == "next":
+    if name == Builtin.NEXT:
         return next(target)
-    if name == "len":
+    if name == Builtin.LEN:
         return len(target)
-    if name == "bool":
+    if name == Builtin.BOOL:
         return bool(target)
-    if name == "getitem":
+    if name == Builtin.GETITEM:
         return target[args[0]]
-    if name == "setitem":
+    if name == Builtin.SETITEM:
         target[args[0]] = args[1]
         return None
-    if name == "contains":
+    if name == Builtin.CONTAINS:
         return args[0] in target
     raise ValueError(f"unknown operation {name!r}")
 

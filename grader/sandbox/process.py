@@ -1,0 +1,172 @@
+"""The submission's worker process as the grader holds it: started through an isolation backend
+(grader/sandbox/isolation/) or forked by a zygote, its channel waited on under deadlines, and
+stopped with everything it started, with a line on how it ended.
+
+What the worker is asked, and what its replies mean, is client.py's business.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from grader.kit import kit_root
+from grader.sandbox.errors import SandboxError
+from grader.sandbox.limits import MINIMAL_PATH, Limits, driver_env
+from grader.sandbox.runtime.protocol import Key
+from grader.sandbox.runtime.wire import Channel, ChannelClosed, ProtocolError, wait_ready
+from grader.sandbox.zygote import ForkedSupervisor, ZygoteError, fork_supervisor
+
+SUPERVISOR_BOOT = ("import sys; sys.path.insert(0, {!r}); "
+                   "from grader.sandbox.isolation.supervisor import main; main(sys.argv[1])")
+STOP_GRACE_S = 10.0
+SIGNAL_HINTS = {
+    signal.SIGSEGV: "a crash in native code",
+    signal.SIGXCPU: "its CPU time limit",
+    signal.SIGXFSZ: "a file or output larger than the file size limit",
+    signal.SIGKILL: "killed from outside, e.g. for memory",
+}
+
+
+class Ended(Exception):
+    """The worker ended while the grader waited for it."""
+
+
+class Expired(Exception):
+    """The current call's deadline passed."""
+
+
+class WorkerProcess:
+    """One worker at a time (with its keeper and supervisor) and the channel to it.
+
+    `deadlines`: the innermost last; every wait on the channel ends at the last one (Expired).
+    """
+
+    def __init__(self, source: Path, limits: Limits, mode: str, zygote: Path | None,
+                 private: Path, output_path: Path) -> None:
+        self.source, self.limits, self.mode, self.zygote = source, limits, mode, zygote
+        self.private, self.output_path = private, output_path
+        self.process: subprocess.Popen[bytes] | ForkedSupervisor | None = None
+        self.channel: Channel | None = None
+        self.pollers: dict[bool, select.poll] = {}  # for reading, for writing
+        self.deadlines: list[float] = []
+
+    def start(self) -> None:
+        """Start a worker and wait for its greeting; SandboxError if it does not come."""
+        requests_r, requests_w = os.pipe()
+        replies_r, replies_w = os.pipe()
+        output = os.open(self.output_path, os.O_WRONLY | os.O_APPEND)
+        spec = {
+            "source": str(self.source), "kit": str(kit_root()), "python": sys.executable,
+            "mode": self.mode, "limits": self.limits.to_json(), "env": driver_env(os.environ),
+            "fds": {"requests": requests_r, "replies": replies_w, "output": output},
+        }
+        try:
+            with (self.private / "supervisor.log").open("wb") as log:
+                if self.zygote is not None:
+                    self.process = fork_supervisor(self.zygote, spec, log.fileno())
+                else:
+                    self.process = subprocess.Popen(
+                        [sys.executable, "-I", "-B", "-c",
+                         SUPERVISOR_BOOT.format(str(kit_root())), json.dumps(spec)],
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                        pass_fds=(requests_r, replies_w, output), cwd="/",
+                        env={"PATH": MINIMAL_PATH, "LANG": "C.UTF-8"},
+                    )
+        except ZygoteError as err:
+            for fd in (requests_w, replies_r):
+                os.close(fd)
+            raise SandboxError(f"the sandbox did not start: {err}") from None
+        finally:
+            for fd in (requests_r, replies_w, output):
+                os.close(fd)
+        self.connect(replies_r, requests_w)
+        self.await_greeting()
+
+    def connect(self, replies_r: int, requests_w: int) -> None:
+        """The channel, whose waits also watch the keeper's status pipe (written or closed
+        when the worker ends)."""
+        status_fd = self.process.stdout.fileno()  # type: ignore[union-attr]
+        self.pollers = {}
+        for for_write, fd, event in ((False, replies_r, select.POLLIN),
+                                     (True, requests_w, select.POLLOUT)):
+            self.pollers[for_write] = poller = select.poll()
+            poller.register(fd, event)
+            poller.register(status_fd, select.POLLIN)
+        self.channel = Channel(replies_r, requests_w, wait=self.wait,
+                               max_buffer_bytes=self.limits.reply_bytes)
+
+    def await_greeting(self) -> None:
+        self.deadlines.append(time.monotonic() + self.limits.startup_timeout_s)
+        try:
+            hello, _ = self.channel.recv()  # type: ignore[union-attr]
+            if Key.HELLO not in hello:
+                raise ProtocolError("no greeting")
+        except (Ended, Expired, ChannelClosed, ProtocolError) as err:
+            status = self.stop() or {}
+            why = status.get("error") or f"it ended before it was ready ({err or status})"
+            log_tail = (self.private / "supervisor.log").read_text(errors="replace")[-2000:]
+            raise SandboxError(f"the sandbox did not start: {why}\n{log_tail}".rstrip()) from None
+        finally:
+            self.deadlines.pop()
+
+    def stop(self, ended_s: float = 0.0) -> dict[str, Any] | None:
+        """End the worker and everything it started; how it ended (from its keeper), or None
+        when no worker was running.
+
+        `ended_s`: how long to wait for the keeper's own report first, when the worker seems to
+        have ended by itself (its channel closed before it was reaped).
+        """
+        process, self.process = self.process, None
+        if process is None:
+            return None
+        early = b""
+        if ended_s and wait_ready(process.stdout.fileno(), False, ended_s):  # type: ignore[union-attr]
+            early = os.read(process.stdout.fileno(), 4096)  # type: ignore[union-attr]
+        if self.channel is not None:
+            for fd in (self.channel.read_fd, self.channel.write_fd):
+                os.close(fd)
+            self.channel = None
+        try:  # closing its stdin tells the keeper to kill, reap and report
+            out, _ = process.communicate(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, _ = process.communicate()
+        lines = (early + out).decode(errors="replace").splitlines()
+        statuses = [json.loads(line) for line in lines if line.startswith("{")]
+        return statuses[0] if statuses else {}
+
+    def wait(self, fd: int, for_write: bool) -> None:
+        """Block until `fd` is ready; raise Expired at the deadline, Ended if the worker ended
+        (its keeper wrote the status, or closed it)."""
+        poller = self.pollers[for_write]
+        left = self.deadlines[-1] - time.monotonic()
+        if left <= 0:
+            raise Expired
+        ready = dict(poller.poll(left * 1000))
+        if fd not in ready:
+            raise Ended if ready else Expired
+
+
+def ended(status: dict[str, Any]) -> str:
+    """'died (exit code 3)', 'was killed by SIGSEGV (a crash in native code)', ..."""
+    if "signal" in status:
+        number = status["signal"]
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        hint = SIGNAL_HINTS.get(number)
+        return f"was killed by {name}" + (f" ({hint})" if hint else "")
+    if "exit" in status:
+        return f"died (exit code {status['exit']})"
+    if "error" in status:
+        return f"ended: {status['error']}"
+    return "ended"
