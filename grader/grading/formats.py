@@ -30,6 +30,7 @@ import click
 from grader.grading.dependencies import cause_line, failing_uses
 from grader.grading.results import GradedTest, Result
 from grader.kit import EXERCISES
+from grader.sandbox.isolation import HIDES_KIT
 
 MARKS = {"failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "skipped": "SKIP"}
 MARK_COLOURS = {"failed": "red", "error": "red", "timeout": "yellow", "skipped": "cyan"}
@@ -154,14 +155,26 @@ def text_report(result: Result, verbose: bool = False) -> str:
                 lines += failure_lines(of_exercise, verbose)
     if result.notes:
         lines += ["", *result.notes]
+    if result.isolation:
+        lines += ["", isolation_line(result.isolation)]
     return "\n".join(lines)
 
 
+def isolation_line(mode: str) -> str:
+    """Which sandbox ran the submission; where it could read the kit's files, that this grade
+    is feedback, not evidence (docs/security.md)."""
+    if mode in HIDES_KIT:
+        return f"Isolation: {mode} (the submission could not see the kit's tests or solutions)."
+    return (f"Isolation: {mode}. This grade is feedback, not evidence: the submission could "
+            "read the kit's files (docs/security.md).")
+
+
 def result_json(result: Result) -> dict[str, Any]:
-    """The contract's result JSON, exactly its keys."""
+    """The contract's result JSON: its keys, and `isolation` (the mode that ran, when one did)."""
     return {
         "score": result.score,
         "max_score": result.max_score,
+        **({"isolation": result.isolation} if result.isolation else {}),
         "exercises": [
             {"name": e.name, "score": e.score, "max_score": e.max_score} for e in result.exercises
         ],
@@ -267,6 +280,8 @@ def gradescope_json(result: Result) -> dict[str, Any]:
             f"{fsum(t.max_score for cases in hidden for t in cases):.2f} points)"
             " are shown when grades are published."
         )
+    if result.isolation:
+        output += "\n" + isolation_line(result.isolation)
     seen = {"public": causes(result, public), "hidden": causes(result, result.tests)}
     if seen["public"]:
         output += "\n\n" + "\n".join(seen["public"].values())

@@ -88,6 +88,7 @@ def grade_submission(
         raise GraderError(first_line(error))
     result = score_report(run.report, setup.manifest, setup.rubric, exercises)
     result.record_uses(staged.uses)
+    result.isolation = run.report.get("sandbox", {}).get("isolation", "")
     result.notes += [*staged.notes, *run_notes(run, setup.timeout, verbose)]
     return Graded(result, outcome_flags(run, result))
 

@@ -51,7 +51,8 @@ class Result:
     """A graded submission: totals, exercises in teaching order, tests in manifest order.
 
     `seconds` is how long grading took; `notes` are lines for the reader that are not scores
-    (hidden tests absent, the run hit its time limit, ...).
+    (hidden tests absent, the run hit its time limit, ...); `isolation` the sandbox's mode that
+    ran the submission ("" when no sandbox did: a report scored by `grade report`).
     """
 
     score: float
@@ -60,6 +61,7 @@ class Result:
     tests: list[GradedTest]
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    isolation: str = ""
 
     def tests_of(self, exercise: str) -> list[GradedTest]:
         return [t for t in self.tests if t.exercise == exercise]
