@@ -87,6 +87,8 @@ class GraderCodec(Codec):
         self.exercise = ""
         # The np.errstate the worker last received (the worker keeps it until the next one).
         self.errstate_sent: dict[str, str] | None = None
+        # Whether this worker was told how much of a test's output the grader keeps.
+        self.output_kept_sent = False
         # For each request in flight (a callback may make requests of its own: the innermost
         # last), the test's arrays the worker changed during it, with what each held before.
         self.requests: list[dict[int, tuple[np.ndarray, Any]]] = []
@@ -173,6 +175,7 @@ class WorkerClient:
         self.next_token = 0
         self.codec = GraderCodec(self)
         self.output_fd = os.open(output_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.output_dropped = 0  # bytes the worker dropped since the last take_output
 
     # --- the worker's life -------------------------------------------------------------------
 
@@ -257,6 +260,9 @@ class WorkerClient:
         errstate = np.geterr()
         if errstate != codec.errstate_sent:
             message[Key.ERRSTATE] = errstate
+        if not codec.output_kept_sent:
+            message[Key.OUTPUT_KEPT] = self.limits.output_bytes
+            codec.output_kept_sent = True
         try:
             message, buffers = codec.pack(message, values)
         except TypeError:  # the test passed something that cannot cross; nothing was sent
@@ -359,6 +365,9 @@ class WorkerClient:
                 self.codec.mirrors.remove([m for m in message[Key.DROP] if type(m) is int])
             for callback_id in message.get(Key.CALLBACKS_RELEASED, ()):
                 self.codec.callbacks.pop(callback_id, None)
+            dropped = message.get(Key.OUTPUT_DROPPED, 0)
+            if type(dropped) is int and dropped > 0:
+                self.output_dropped += dropped
         except TypeError as err:
             raise ProtocolError(f"malformed message ({err})") from err
 
@@ -493,15 +502,18 @@ class WorkerClient:
             self.pending_release.append([handle, received])
 
     def take_output(self) -> str:
-        """What the submission printed since the last call: its first bytes, labelled when cut."""
+        """What the submission printed since the last call: its first bytes, led by a line
+        saying how much it printed in all when that is more."""
         size = os.fstat(self.output_fd).st_size
+        dropped, self.output_dropped = self.output_dropped, 0
         if not size:
             return ""
         head = os.pread(self.output_fd, self.limits.output_bytes, 0)
         os.ftruncate(self.output_fd, 0)
         text = head.decode(errors="replace")
-        if size > len(head):
-            text += f"\n[... {size - len(head)} more bytes not shown]"
+        printed = size + dropped
+        if printed > len(head):  # said first: whatever cuts the text later keeps this line
+            text = f"[printed {printed} bytes; the first {len(head)} are kept]\n" + text
         return text
 
 

@@ -313,8 +313,18 @@ def test_output_is_cut_at_its_limit(make_client: MakeClient) -> None:
     client = make_client(Limits(output_bytes=1024))
     assert SandboxImpl(client, "activations").shout(100_000) == 100_000
     text = client.take_output()
-    assert text.startswith("x" * 1024) and text.endswith("[... 98976 more bytes not shown]")
+    assert text == "[printed 100000 bytes; the first 1024 are kept]\n" + "x" * 1024
     assert client.take_output() == ""
+
+
+def test_output_past_the_file_size_limit_is_dropped_not_an_error(make_client: MakeClient) -> None:
+    # Honest code that prints a lot: more than the output file may hold (file_bytes) is never
+    # an OSError (File too large) in the submission's own call.
+    client = make_client(Limits(file_bytes=2**20, output_bytes=4096))
+    remote = SandboxImpl(client, "activations")
+    assert remote.shout(3 * 2**20) == 3 * 2**20
+    assert remote.shout(3 * 2**20) == 3 * 2**20  # in one test: the kept part does not grow
+    assert client.take_output().startswith(f"[printed {6 * 2**20} bytes; the first 4096 are kept]")
 
 
 @needs_root

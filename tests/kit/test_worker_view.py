@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import secrets
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -174,3 +176,34 @@ def test_in_drop_mode_the_worker_cannot_read_the_kit(submission: Path) -> None:
         seen = impl.run(what_the_worker_sees, [str(solution), str(KIT / "tests" / "rubric.toml")])
     assert seen["files"][str(solution)] == "PermissionError"
     assert seen["files"][str(KIT / "tests" / "rubric.toml")] == "PermissionError"
+
+
+def test_a_correct_submission_that_prints_100_mb_gets_full_marks(tmp_path: Path) -> None:
+    """Its output is dropped past the kept part, never an error in its own code; grade -v still
+    says how much it printed."""
+    folder = tmp_path / "loud"
+    folder.mkdir()
+    reference = (KIT / "solutions" / "activations.py").read_text()
+    (folder / "activations.py").write_text(reference + LOUD_RELU)
+    done = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "--submission", str(folder), "--exercise",
+         "activations", "--json", str(tmp_path / "result.json")],
+        cwd=KIT, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["score"] == result["max_score"] == 15.0, done.stdout
+
+
+LOUD_RELU = '''
+
+_relu, _shouted = relu, []
+
+
+def relu(z):
+    """max(z, 0), and 100 MB of chatter the first time."""
+    if not _shouted:
+        _shouted.append(True)
+        print("x" * 100_000_000)
+    print("relu called")
+    return _relu(z)
+'''

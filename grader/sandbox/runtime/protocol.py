@@ -53,6 +53,9 @@ What a message may carry besides (it keeps the two sides' objects in step):
 | CALLBACKS_RELEASED | worker, any      | callback ids the worker holds no more                  |
 | ERRSTATE           | grader, request  | the caller's np.errstate, when it changed              |
 | WARNINGS           | worker, reply    | the call's warnings: [names of the class's MRO, text]  |
+| OUTPUT_KEPT        | grader, request  | bytes of a test's output the grader keeps (the first   |
+|                    |                  | request of a worker): past them, output is dropped     |
+| OUTPUT_DROPPED     | worker, reply    | bytes of output dropped during the request            |
 
 Besides wire.py's own nodes, each side encodes objects of the other as a `Node`:
 `{Node.TAG: Node.HANDLE, Node.ID: n, Node.TYPE: type name}` is an object that stays in the
@@ -92,6 +95,8 @@ class Key:
     RELEASE: Final = "rel"
     CALLBACKS_RELEASED: Final = "cbrel"
     ERRSTATE: Final = "err"
+    OUTPUT_KEPT: Final = "outk"
+    OUTPUT_DROPPED: Final = "outd"
 
 
 class Op:

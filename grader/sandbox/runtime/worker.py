@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .loading import ExerciseImportError, load_exercise
+from .output import OutputBudget, keep_output
 from .protocol import Attribute, Builtin, Key, Node, Op
 from .wire import (
     REPLY_FD,
@@ -117,8 +118,8 @@ class WorkerCodec(Codec):
 
 
 class Server:
-    def __init__(self, channel: Channel, staging: Path) -> None:
-        self.channel, self.staging = channel, staging
+    def __init__(self, channel: Channel, staging: Path, output: OutputBudget) -> None:
+        self.channel, self.staging, self.output = channel, staging, output
         self.codec = WorkerCodec(self)
         self.released_callbacks: list[int] = []
         # The caller's np.errstate: a request carries it only when it changed.
@@ -166,6 +167,9 @@ class Server:
     def serve(self, message: dict[str, Any], buffers: list[bytearray]) -> None:
         """Run one request of the grader's and send the reply."""
         self.receive(message, buffers)
+        if type(message.get(Key.OUTPUT_KEPT)) is int:
+            self.output.kept_bytes = message[Key.OUTPUT_KEPT]
+        self.output.begin()
         if Key.ERRSTATE in message:
             self.errstate = message[Key.ERRSTATE]
         apply_errstate(self.errstate)  # again each time: the submission may have changed it
@@ -185,6 +189,9 @@ class Server:
         if self.noted:
             reply[Key.WARNINGS] = self.noted
         self.noted = outer
+        dropped = self.output.take_dropped()
+        if dropped:
+            reply[Key.OUTPUT_DROPPED] = dropped
         self.send(reply, values)
 
     def dispatch(self, message: dict[str, Any], buffers: list[bytearray]) -> Any:
@@ -283,7 +290,7 @@ def flush_std_streams() -> None:
 
 
 def main() -> None:
-    server = Server(Channel(REQUEST_FD, REPLY_FD), Path.cwd())
+    server = Server(Channel(REQUEST_FD, REPLY_FD), Path.cwd(), keep_output())
     try:
         server.run()
     finally:
