@@ -162,7 +162,8 @@ def copy_runtime(kit_copy: Path) -> None:
 
 def reaches_kit(path: Path, kit: Path) -> bool:
     """Whether `path` on sys.path would let an import reach the kit's private folders: the kit's
-    root or a folder above it (`import solutions`), or a folder inside a private one."""
+    root or a folder above it (the solutions would be importable), or a folder inside a
+    private one."""
     return kit.is_relative_to(path) or any(
         path.is_relative_to(kit / private) for private in PRIVATE_FOLDERS)
 
