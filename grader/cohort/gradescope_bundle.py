@@ -68,6 +68,11 @@ python3 -m venv "$ROOT/venv"
 "$ROOT/venv/bin/python" -m pip install -q -c "$SOURCE/{constraints}" \\
     --extra-index-url "{torch_index}" -e "$SOURCE/kit"
 "$ROOT/venv/bin/python" -c "import numpy, torch, pytest, nbformat, click; print('kit ready')"
+# Gradescope's container has no CAP_SYS_ADMIN: the worker runs in `drop` mode, as a user id of
+# its own. It must be able to run this Python, whatever the image's umask; the kit's private
+# folders it must not read (grade makes sure of that too: docs/security.md).
+chmod -R a+rX "$ROOT/venv"
+chmod o-rwx "$SOURCE/kit/solutions" "$SOURCE/kit/tests"
 """
 
 RUN_AUTOGRADER = """\
