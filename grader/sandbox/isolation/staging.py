@@ -10,6 +10,7 @@ import os
 import shutil
 import stat
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from grader.kit import EXERCISES
@@ -69,15 +70,15 @@ def reaches_kit(path: Path, kit: Path) -> bool:
         path.is_relative_to(kit / private) for private in PRIVATE_FOLDERS)
 
 
-def worker_sys_path(kit: Path) -> list[str]:
-    """The worker's whole sys.path, less its own code's folder: this Python's (the standard
-    library, site-packages, and what their .pth files added: a venv may reach another's
-    site-packages), never an entry that reaches the kit (`reaches_kit`). However the kit was
-    installed (editable: its root is on sys.path; a venv inside the checkout), nothing of its
-    tests or solutions can be imported.
+def worker_sys_path(kit: Path, entries: Iterable[str] | None = None) -> list[str]:
+    """The worker's whole sys.path, less its own code's folder: this Python's (`entries`, by
+    default this process's sys.path: the standard library, site-packages, and what their .pth
+    files added: a venv may reach another's site-packages), never an entry that reaches the kit
+    (`reaches_kit`). However the kit was installed (editable: its root is on sys.path; a venv
+    inside the checkout), nothing of its tests or solutions can be imported.
     """
     kept = []
-    for entry in dict.fromkeys(sys.path):
+    for entry in dict.fromkeys(sys.path if entries is None else entries):
         if not entry or not os.path.isabs(entry):  # "" and relative: the current folder
             continue
         if not reaches_kit(Path(entry).resolve(), kit):

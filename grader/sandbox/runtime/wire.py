@@ -32,6 +32,7 @@ import math
 import os
 import re
 import select
+import socket
 import struct
 from collections.abc import Callable
 from json.encoder import c_make_encoder, encode_basestring_ascii
@@ -94,29 +95,77 @@ class ChannelClosed(Exception):
 # --- frames ----------------------------------------------------------------------------------
 
 
+class Pipes:
+    """A transport over a pair of pipe ends (the Linux modes' fds 3 and 4)."""
+
+    def __init__(self, read_fd: int, write_fd: int) -> None:
+        self.read_fd, self.write_fd = read_fd, write_fd
+
+    def fileno(self, for_write: bool) -> int:
+        return self.write_fd if for_write else self.read_fd
+
+    def set_blocking(self, blocking: bool) -> None:
+        for fd in (self.read_fd, self.write_fd):
+            os.set_blocking(fd, blocking)
+
+    def read(self, n: int) -> bytes:
+        return os.read(self.read_fd, n)
+
+    def write(self, data: memoryview) -> int:
+        return os.write(self.write_fd, data)
+
+    def close(self) -> None:
+        for fd in (self.read_fd, self.write_fd):
+            os.close(fd)
+
+
+class SocketTransport:
+    """A transport over one connected socket (the `portable` mode: os.read cannot read a socket
+    on Windows, and a socket is what every OS can wait on with select)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def fileno(self, for_write: bool) -> int:
+        return self.sock.fileno()
+
+    def set_blocking(self, blocking: bool) -> None:
+        self.sock.setblocking(blocking)
+
+    def read(self, n: int) -> bytes:
+        return self.sock.recv(n)
+
+    def write(self, data: memoryview) -> int:
+        return self.sock.send(data)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+Transport = Pipes | SocketTransport
+
+
 class Channel:
-    """Frames over a pair of pipe ends.
+    """Frames over a transport: a pair of pipe ends, or a socket.
 
     Without `wait`, reads and writes block as long as they take (the worker's side). With it,
-    the fds are made non-blocking and `wait(fd, for_write)` is called before each read and
+    the transport is made non-blocking and `wait(fd, for_write)` is called before each read and
     whenever a write would block: it returns when `fd` is ready or raises (the grader's side,
     which enforces its deadlines there).
     """
 
     def __init__(
         self,
-        read_fd: int,
-        write_fd: int,
+        transport: Transport,
         wait: Callable[[int, bool], None] | None = None,
         max_buffer_bytes: int = MAX_BUFFER_BYTES,
     ) -> None:
-        self.read_fd, self.write_fd = read_fd, write_fd
+        self.transport = transport
         self.wait = wait
         self.max_buffer_bytes = max_buffer_bytes
         self.pending = bytearray()
         if wait is not None:
-            for fd in (read_fd, write_fd):
-                os.set_blocking(fd, False)
+            transport.set_blocking(False)
 
     def send(self, message: dict[str, Any], buffers: list[bytes]) -> None:
         header = JSON_ENCODE(message).encode()
@@ -165,13 +214,15 @@ class Channel:
         pending = self.pending
         while len(pending) < n:
             if self.wait is not None:
-                self.wait(self.read_fd, False)
+                self.wait(self.transport.fileno(False), False)
             missing = n - len(pending)
             try:
-                chunk = os.read(self.read_fd, READ_MIN if missing < READ_MIN else
-                                min(missing, READ_MAX))
+                chunk = self.transport.read(READ_MIN if missing < READ_MIN else
+                                            min(missing, READ_MAX))
             except BlockingIOError:  # ready, then not: wait again
                 continue
+            except ConnectionError as err:  # a socket reset by a peer that died
+                raise ChannelClosed("the channel was closed") from err
             if not chunk:
                 raise ChannelClosed("the channel was closed")
             pending += chunk
@@ -181,10 +232,10 @@ class Channel:
         view = memoryview(data)
         while view:
             try:
-                view = view[os.write(self.write_fd, view):]
+                view = view[self.transport.write(view):]
             except BlockingIOError:
-                self.wait(self.write_fd, True)  # type: ignore[misc]
-            except BrokenPipeError as err:
+                self.wait(self.transport.fileno(True), True)  # type: ignore[misc]
+            except ConnectionError as err:  # a broken pipe, or a reset socket
                 raise ChannelClosed("the channel was closed") from err
 
 
