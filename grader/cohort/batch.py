@@ -52,7 +52,7 @@ from grader.grading.runner import DEFAULT_TIMEOUT_S
 from grader.grading.scoring import score_report
 from grader.grading.submission import Staged, SubmissionError, stage_submission
 from grader.kit import EXERCISES, kit_root
-from grader.sandbox.zygote import running_zygote
+from grader.sandbox.isolation import default_mode
 
 SUBMISSION_SUFFIXES = (".zip", ".ipynb")
 STUDENTS_FOLDER = "students"
@@ -386,9 +386,15 @@ def run_batch(
                      f"{len(todo)} to grade with {jobs} jobs\n")
         write_gradebook(done.values(), out)
         # The zygote serves the kit's own grading only: another `grade` (a test's) never asks it.
-        preload = bool(todo) and grade is None
+        # It forks Linux supervisors: a `portable` worker (any OS) is started on its own.
+        preload = bool(todo) and grade is None and sys.platform.startswith("linux") and (
+            (default_mode() if isolation == "auto" else isolation) != "portable")
+        zygote_running: contextlib.AbstractContextManager[Path | None] = contextlib.nullcontext()
+        if preload:
+            from grader.sandbox.zygote import running_zygote
+
+            zygote_running = running_zygote()
         # Ctrl-C from here on stops the batch cleanly, keeping what it finished (grade_all).
-        zygote_running = running_zygote() if preload else contextlib.nullcontext()
         with ctrl_c_interrupts(), zygote_running as zygote:
             setup = replace(setup, alone=False, zygote=zygote)
             report.interrupted = grade_all(todo, setup, grade or grade_submission, jobs, out,
