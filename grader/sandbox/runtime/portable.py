@@ -36,7 +36,7 @@ def set_limits(rlimits: dict[str, Any]) -> None:
     """setrlimit for each limit named (RLIMIT_DATA: bytes, ...), soft and hard alike, never above
     a hard limit already set (only root may raise one). A limit this OS lacks, or refuses (macOS
     caps RLIMIT_NOFILE), is left as it is: the grader's clock stays the time limit."""
-    if not rlimits:  # Windows: no resource module, and none asked for
+    if sys.platform == "win32" or not rlimits:  # Windows has no setrlimit (nor asks for one)
         return
     import resource
 
