@@ -200,6 +200,9 @@ class PortableWorkerProcess(WorkerProcess):
                 self.process = self.worker = portable.spawn(
                     self.box, kit_root(), self.limits, output, listener, token)
             connection = portable.accept_worker(listener, token, self.worker, deadline)
+        except OSError as err:  # no Python to start, no socket to make
+            shutil.rmtree(self.box, ignore_errors=True)
+            raise SandboxError(f"the sandbox did not start: {err}") from None
         finally:
             listener.close()
         if connection is None:
