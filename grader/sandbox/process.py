@@ -201,7 +201,7 @@ class PortableWorkerProcess(WorkerProcess):
                     self.box, kit_root(), self.limits, output, listener, token)
             connection = portable.accept_worker(listener, token, self.worker, deadline)
         except OSError as err:  # no Python to start, no socket to make
-            shutil.rmtree(self.box, ignore_errors=True)
+            self.stop()
             raise SandboxError(f"the sandbox did not start: {err}") from None
         finally:
             listener.close()
@@ -221,21 +221,22 @@ class PortableWorkerProcess(WorkerProcess):
         """End the worker and everything in its group; how it ended, or None when no worker
         was running. `ended_s`: how long to let it end by itself first (its channel closed)."""
         worker, self.worker, self.process = self.worker, None, None
-        if worker is None:
-            return None
+        status = None
         if self.channel is not None:
             self.channel.transport.close()
             self.channel = None
-        if ended_s:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                worker.wait(ended_s)
-        returncode = worker.returncode
-        portable.kill_tree(worker)
-        worker.wait()
-        if self.box is not None:
+        if worker is not None:
+            if ended_s:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    worker.wait(ended_s)
+            returncode = worker.returncode
+            portable.kill_tree(worker)
+            worker.wait()
+            status = {"stopped": True} if returncode is None else portable.status_of(returncode)
+        if self.box is not None:  # also that of a worker that never started
             shutil.rmtree(self.box, ignore_errors=True)
             self.box = None
-        return {"stopped": True} if returncode is None else portable.status_of(returncode)
+        return status
 
     def wait(self, fd: int, for_write: bool) -> None:
         """Block until the socket is ready; raise Expired at the deadline, Ended if the worker
