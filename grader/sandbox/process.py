@@ -134,8 +134,8 @@ class WorkerProcess:
         except (Ended, Expired, ChannelClosed, ProtocolError) as err:
             status = self.stop() or {}
             why = status.get("error") or f"it ended before it was ready ({err or status})"
-            raise SandboxError(f"the sandbox did not start: {why}\n{self.log_tail()}".rstrip(
-            )) from None
+            message = f"the sandbox did not start: {why}\n{self.log_tail()}"
+            raise SandboxError(message.rstrip()) from None
         finally:
             self.deadlines.pop()
 
