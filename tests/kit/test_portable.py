@@ -6,8 +6,10 @@ and chooses it where Linux's modules cannot work (macOS and Windows, simulated h
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from grader.cli import main
 from grader.kit import kit_root
 from grader.sandbox.client import WorkerClient
 from grader.sandbox.errors import SubmissionCrashed, SubmissionTimeout
-from grader.sandbox.isolation import MODES, can_run, unavailable
+from grader.sandbox.isolation import MODES, can_run, portable, unavailable
 from grader.sandbox.limits import Limits
 from grader.sandbox.remote import SandboxImpl
 from tests.kit.test_attacks import (
@@ -102,6 +104,32 @@ def test_a_crash_is_reported_and_the_next_call_gets_a_fresh_worker(tmp_path: Pat
         assert remote.answer() == 42
     finally:
         client.close()
+
+
+def test_only_a_connection_that_sends_the_token_is_taken_as_the_worker() -> None:
+    """Any local process may connect to the grader's port first: it is closed, and the wait
+    goes on for the worker, which alone was told the token."""
+    listener, token = portable.listen()
+    port = listener.getsockname()[1]
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        intruder = socket.create_connection(("127.0.0.1", port))
+        intruder.sendall(b"0" * len(token))
+        worker = socket.create_connection(("127.0.0.1", port))
+        worker.sendall(token.encode())
+        connection = portable.accept_worker(listener, token, sleeper, time.monotonic() + 10)
+        assert connection is not None
+        assert intruder.recv(1) == b""  # closed by the grader
+        connection.sendall(b"hello")
+        assert worker.recv(5) == b"hello"
+        for sock in (intruder, worker, connection):
+            sock.close()
+        # Nobody with the token: the wait ends at the deadline.
+        assert portable.accept_worker(listener, token, sleeper, time.monotonic() + 0.3) is None
+    finally:
+        listener.close()
+        sleeper.kill()
+        sleeper.wait()
 
 
 PRINTS = '''

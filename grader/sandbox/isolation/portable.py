@@ -44,6 +44,9 @@ PORTABLE_BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
 TOKEN_BYTES = 16  # 32 hex digits
 # How long one wait for the worker's connection lasts before its process is looked at again.
 ACCEPT_SLICE_S = 0.1
+# How long a connection may take to send the token: the worker sends it as it connects; a local
+# process that connects and says nothing must not hold the wait up until the deadline.
+TOKEN_WAIT_S = 5.0
 
 
 def make_box(source: Path) -> Path:
@@ -118,7 +121,7 @@ def accept_worker(listener: socket.socket, token: str, process: subprocess.Popen
             connection, _ = listener.accept()
         except TimeoutError:
             continue
-        connection.settimeout(max(0.01, deadline - time.monotonic()))
+        connection.settimeout(max(0.01, min(TOKEN_WAIT_S, deadline - time.monotonic())))
         received = b""
         with contextlib.suppress(OSError):
             while len(received) < len(expected) and (chunk := connection.recv(
