@@ -31,8 +31,8 @@ from grader.kit import EXERCISES, kit_root
 from grader.sandbox.client import WorkerClient
 from grader.sandbox.isolation import default_mode
 from grader.sandbox.remote import SandboxImpl
+from grader.sandbox.runtime.channel import Channel, Pipes
 from grader.sandbox.runtime.loading import load_exercise
-from grader.sandbox.runtime.wire import Channel
 
 TARGET_ROUND_TRIP_US = 200.0
 TARGET_SUITES_RATIO = 1.5
@@ -94,8 +94,8 @@ def round_trips(folder: Path, calls: int) -> list[tuple[str, float, float]]:
 
 ECHO = """
 import sys
-from grader.sandbox.runtime.wire import Channel, ChannelClosed
-channel = Channel(int(sys.argv[1]), int(sys.argv[2]))
+from grader.sandbox.runtime.channel import Channel, ChannelClosed, Pipes
+channel = Channel(Pipes(int(sys.argv[1]), int(sys.argv[2])))
 while True:
     try:
         message, buffers = channel.recv()
@@ -115,7 +115,7 @@ def echo_floor_us(calls: int) -> float:
                                                                    "PYTHONPATH": str(kit_root())})
     os.close(requests_r)
     os.close(replies_w)
-    channel = Channel(replies_r, requests_w)
+    channel = Channel(Pipes(replies_r, requests_w))
     payload = [bytes(64)]
 
     def round_trip() -> None:

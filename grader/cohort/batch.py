@@ -52,7 +52,7 @@ from grader.grading.runner import DEFAULT_TIMEOUT_S
 from grader.grading.scoring import score_report
 from grader.grading.submission import Staged, SubmissionError, stage_submission
 from grader.kit import EXERCISES, kit_root
-from grader.sandbox.zygote import running_zygote
+from grader.sandbox.isolation import default_mode
 
 SUBMISSION_SUFFIXES = (".zip", ".ipynb")
 STUDENTS_FOLDER = "students"
@@ -372,30 +372,47 @@ def run_batch(
     with tempfile.TemporaryDirectory(prefix="grade-batch-") as staging:
         planned = [plan(e, StudentFiles(students / e.student), fingerprint, Path(staging), force)
                    for e in entries]
-        for job in planned:
-            if job.refused:
-                done[job.entry.student] = refuse(job, setup)
-                report.refused.append(job.entry.student)
-                stream.write(f"refused {job.entry.path.name}: {job.refused}\n")
-            elif job.kept is not None:
-                done[job.entry.student] = job.kept
-                report.kept.append(job.entry.student)
-        todo = [job for job in planned if not job.refused and job.kept is None]
+        todo = settle_planned(planned, setup, done, report, stream)
         stream.write(f"{len(entries)} submissions{f' (shard {shard})' if shard else ''}: "
                      f"{len(report.kept)} unchanged, {len(report.refused)} refused, "
                      f"{len(todo)} to grade with {jobs} jobs\n")
         write_gradebook(done.values(), out)
         # The zygote serves the kit's own grading only: another `grade` (a test's) never asks it.
-        preload = bool(todo) and grade is None
-        # Ctrl-C from here on stops the batch cleanly, keeping what it finished (grade_all).
-        zygote_running = running_zygote() if preload else contextlib.nullcontext()
-        with ctrl_c_interrupts(), zygote_running as zygote:
+        with ctrl_c_interrupts(), sandboxes_for(todo, grade, isolation) as zygote:
             setup = replace(setup, alone=False, zygote=zygote)
             report.interrupted = grade_all(todo, setup, grade or grade_submission, jobs, out,
                                            done, report, stream)
     report.rows = sorted(done.values(), key=lambda r: r.student)
     report.grader_errors = [row.student for row in report.rows if not row.graded]
     return report
+
+
+def settle_planned(planned: Sequence[Job], setup: Setup, done: dict[str, Row],
+                   report: BatchReport, stream: TextIO) -> list[Job]:
+    """Rows for the refused entries and the unchanged ones; the jobs left to grade."""
+    for job in planned:
+        if job.refused:
+            done[job.entry.student] = refuse(job, setup)
+            report.refused.append(job.entry.student)
+            stream.write(f"refused {job.entry.path.name}: {job.refused}\n")
+        elif job.kept is not None:
+            done[job.entry.student] = job.kept
+            report.kept.append(job.entry.student)
+    return [job for job in planned if not job.refused and job.kept is None]
+
+
+def sandboxes_for(todo: Sequence[Job], grade: Grade | None,
+                  isolation: str) -> contextlib.AbstractContextManager[Path | None]:
+    """A zygote for the batch's sandboxes (its socket), where one serves: the kit's own grading
+    of something, on Linux, in a mode of its supervisors (a `portable` worker, on any OS, is
+    started on its own). Else no zygote (None)."""
+    mode = default_mode() if isolation == "auto" else isolation
+    if not todo or grade is not None or not sys.platform.startswith("linux") or (
+            mode == "portable"):
+        return contextlib.nullcontext()
+    from grader.sandbox.zygote import running_zygote
+
+    return running_zygote()
 
 
 @contextlib.contextmanager

@@ -36,6 +36,8 @@ INTERRUPT_GRACE_S = 5.0
 PYTEST_PRELOAD = ("pytest", "numpy", "pytest_jsonreport.plugin", "grader.suites.plugin",
                   "grader.sandbox.client")
 OUTPUT_TAIL = 4000
+# multiprocessing's fork server, for ForkedPytest: POSIX only (Windows can only spawn).
+FORK_SERVER = "forkserver" in multiprocessing.get_all_start_methods()
 # The pytest child's `python -c`: what `python -m pytest` does, except that SIGINT interrupts it
 # whatever it inherited. A process started with SIGINT ignored (a background job of a script,
 # nohup-style, CI and cron launchers) passes the ignore on to its children, and Python keeps it:
@@ -201,13 +203,14 @@ Child = subprocess.Popen[bytes] | ForkedPytest
 
 
 def start(command: list[str], kit: Path, log: Path, forked: bool = False) -> Child:
-    """Start pytest's `command`: a new process, or (`forked`) a fork of the fork server."""
-    if forked:
+    """Start pytest's `command`: a new process, or (`forked`, where there is a fork server: not
+    on Windows) a fork of the fork server."""
+    if forked and FORK_SERVER:
         return ForkedPytest(command, kit, log)
     with log.open("wb") as out:
         return subprocess.Popen(
             command, cwd=kit, env=pytest_env(), stdin=subprocess.DEVNULL, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=os.name == "posix",
+            stderr=subprocess.STDOUT, start_new_session=sys.platform != "win32",
         )
 
 
@@ -217,7 +220,7 @@ def signal_group(proc: Child, interrupt: bool) -> None:
     Elsewhere only the child itself can be killed, and an interrupt is not sent.
     """
     try:
-        if os.name == "posix":
+        if sys.platform != "win32":
             os.killpg(proc.pid, signal.SIGINT if interrupt else signal.SIGKILL)
         elif not interrupt:
             proc.kill()

@@ -23,6 +23,7 @@ import ast
 import inspect
 import os
 import shutil
+import sys
 import tempfile
 import textwrap
 import time
@@ -44,18 +45,12 @@ from grader.sandbox.errors import (
 )
 from grader.sandbox.isolation import default_mode
 from grader.sandbox.limits import Limits
-from grader.sandbox.process import Ended, Expired, WorkerProcess, ended
+from grader.sandbox.process import Ended, Expired, PortableWorkerProcess, WorkerProcess, ended
 from grader.sandbox.remote import InPlace, RemoteObject
+from grader.sandbox.runtime.channel import ChannelClosed, ProtocolError
 from grader.sandbox.runtime.loading import ExerciseImportError
 from grader.sandbox.runtime.protocol import Attribute, Exc, Key, Node, Op
-from grader.sandbox.runtime.wire import (
-    ChannelClosed,
-    Codec,
-    ProtocolError,
-    describe_exception,
-    rebuild_exception,
-    snapshot,
-)
+from grader.sandbox.runtime.wire import Codec, describe_exception, rebuild_exception, snapshot
 from grader.sandbox.settle import arrays_in, settle, undo_changes
 
 
@@ -163,8 +158,11 @@ class WorkerClient:
         self.private = Path(tempfile.mkdtemp(prefix="kit-grader-"))
         weakref.finalize(self, shutil.rmtree, self.private, True)  # if close() is never called
         output_path = self.private / "output"
-        self.worker = WorkerProcess(self.source, self.limits, self.mode, zygote, self.private,
-                                    output_path)
+        self.worker = (
+            PortableWorkerProcess(self.source, self.limits, self.private, output_path)
+            if self.mode == "portable"  # its own worker on every OS: a zygote is Linux's
+            else WorkerProcess(self.source, self.limits, self.mode, zygote, self.private,
+                               output_path))
         self.generation = 0
         self.used_s = 0.0  # every call's time; used_by: each exercise's share
         self.used_by: dict[str, float] = {}
@@ -174,7 +172,9 @@ class WorkerClient:
         self.callback_errors: dict[int, BaseException] = {}
         self.next_token = 0
         self.codec = GraderCodec(self)
-        self.output_fd = os.open(output_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.output_fd = os.open(output_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC
+                                 | getattr(os, "O_BINARY", 0), 0o600)  # Windows: bytes as written
+        self.output_seen = 0  # where the next excerpt starts (Windows: see take_output)
         self.output_dropped = 0  # bytes the worker dropped since the last take_output
 
     # --- the worker's life -------------------------------------------------------------------
@@ -504,12 +504,18 @@ class WorkerClient:
     def take_output(self) -> str:
         """What the submission printed since the last call: its first bytes, led by a line
         saying how much it printed in all when that is more."""
-        size = os.fstat(self.output_fd).st_size
+        size = os.fstat(self.output_fd).st_size - self.output_seen
         dropped, self.output_dropped = self.output_dropped, 0
-        if not size:
+        if size <= 0:
             return ""
-        head = os.pread(self.output_fd, self.limits.output_bytes, 0)
-        os.ftruncate(self.output_fd, 0)
+        os.lseek(self.output_fd, self.output_seen, os.SEEK_SET)  # no os.pread on Windows
+        head = os.read(self.output_fd, min(size, self.limits.output_bytes))
+        if sys.platform == "win32":
+            # The worker's handle there has no append mode: a file cut to nothing would be
+            # written on at the old offset, after a gap. It only grows; excerpts follow it.
+            self.output_seen += size
+        else:
+            os.ftruncate(self.output_fd, 0)
         text = head.decode(errors="replace")
         printed = size + dropped
         if printed > len(head):  # said first: whatever cuts the text later keeps this line

@@ -1,14 +1,15 @@
 """What the submission's process may use: time, memory, output, files, processes; its environment.
 
 The grader enforces the time limits itself (it stops waiting, then kills); the kernel enforces
-the rest through resource limits set in the worker before it runs any submission code.
+the rest through resource limits set in the worker before it runs any submission code (on
+Windows, in the `portable` mode, there are none: only the time limits hold).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import resource
+import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -127,6 +128,8 @@ def apply_rlimits(limits: Limits, uid: int) -> None:
     RLIMIT_NPROC counts every task of the user, so the worker's share comes on top of what that
     user already runs (a student's desktop session, other workers of a batch).
     """
+    import resource  # POSIX only: imported where a Linux mode's worker is started
+
     for which, value in (
         (resource.RLIMIT_DATA, limits.memory_bytes),
         (resource.RLIMIT_FSIZE, limits.file_bytes),
@@ -136,6 +139,18 @@ def apply_rlimits(limits: Limits, uid: int) -> None:
         (resource.RLIMIT_CORE, 0),
     ):
         resource.setrlimit(which, (value, value))
+
+
+def portable_rlimits(limits: Limits) -> dict[str, int]:
+    """The limits a `portable` worker sets on itself, by `resource` name (runtime/portable.py):
+    those every POSIX system has, macOS included; none on Windows, which has no setrlimit. No
+    RLIMIT_NPROC: there the worker runs as the student's own user, whose desktop session it
+    would count."""
+    if sys.platform == "win32":
+        return {}
+    return {"RLIMIT_DATA": limits.memory_bytes, "RLIMIT_FSIZE": limits.file_bytes,
+            "RLIMIT_NOFILE": limits.open_files, "RLIMIT_CPU": limits.cpu_seconds,
+            "RLIMIT_CORE": 0}
 
 
 def driver_env(environ: Mapping[str, str]) -> dict[str, str]:
@@ -152,4 +167,6 @@ def worker_env(home: str, tmp: str, driver: Mapping[str, str] | None = None) -> 
            # getpass.getuser() reads these first: a user id of its own has no passwd entry.
            "USER": "sandbox", "LOGNAME": "sandbox"}
     env.update(dict.fromkeys(THREAD_VARS, "1"))
+    if sys.platform == "win32":  # Python cannot seed its hashes, nor sockets start, without it
+        env["SYSTEMROOT"] = os.environ.get("SYSTEMROOT", r"C:\Windows")
     return env

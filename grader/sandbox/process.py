@@ -1,38 +1,58 @@
 """The submission's worker process as the grader holds it: started through an isolation backend
 (grader/sandbox/isolation/) or forked by a zygote, its channel waited on under deadlines, and
-stopped with everything it started, with a line on how it ended.
+stopped with everything it started, with a line on how it ended. `WorkerProcess` is the Linux
+modes' (a supervisor and keeper between the grader and the worker); `PortableWorkerProcess` the
+`portable` mode's (the worker is the grader's own child, on every OS).
 
 What the worker is asked, and what its replies mean, is client.py's business.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.kit import kit_root
 from grader.sandbox.errors import SandboxError
+from grader.sandbox.isolation import portable
 from grader.sandbox.limits import MINIMAL_PATH, Limits, driver_env
+from grader.sandbox.runtime.channel import (
+    Channel,
+    ChannelClosed,
+    Pipes,
+    ProtocolError,
+    SocketTransport,
+    wait_ready,
+)
 from grader.sandbox.runtime.protocol import Key
-from grader.sandbox.runtime.wire import Channel, ChannelClosed, ProtocolError, wait_ready
-from grader.sandbox.zygote import ForkedSupervisor, ZygoteError, fork_supervisor
+
+if TYPE_CHECKING:  # the zygote is Linux's: imported where one is used
+    from grader.sandbox.zygote import ForkedSupervisor
 
 SUPERVISOR_BOOT = ("import sys; sys.path.insert(0, {!r}); "
                    "from grader.sandbox.isolation.supervisor import main; main(sys.argv[1])")
 STOP_GRACE_S = 10.0
+# Windows has none of these but SIGSEGV (and its processes never end by a signal).
 SIGNAL_HINTS = {
-    signal.SIGSEGV: "a crash in native code",
-    signal.SIGXCPU: "its CPU time limit",
-    signal.SIGXFSZ: "a file or output larger than the file size limit",
-    signal.SIGKILL: "killed from outside, e.g. for memory",
+    getattr(signal, name): hint for name, hint in (
+        ("SIGSEGV", "a crash in native code"),
+        ("SIGXCPU", "its CPU time limit"),
+        ("SIGXFSZ", "a file or output larger than the file size limit"),
+        ("SIGKILL", "killed from outside, e.g. for memory"),
+    ) if hasattr(signal, name)
 }
+# In the portable mode, how often a wait on the channel looks whether the worker still runs (a
+# process it started may hold the socket open after it died).
+WATCH_S = 0.1
 
 
 class Ended(Exception):
@@ -68,6 +88,8 @@ class WorkerProcess:
             "mode": self.mode, "limits": self.limits.to_json(), "env": driver_env(os.environ),
             "fds": {"requests": requests_r, "replies": replies_w, "output": output},
         }
+        from grader.sandbox.zygote import ZygoteError, fork_supervisor
+
         try:
             with (self.private / "supervisor.log").open("wb") as log:
                 if self.zygote is not None:
@@ -100,7 +122,7 @@ class WorkerProcess:
             self.pollers[for_write] = poller = select.poll()
             poller.register(fd, event)
             poller.register(status_fd, select.POLLIN)
-        self.channel = Channel(replies_r, requests_w, wait=self.wait,
+        self.channel = Channel(Pipes(replies_r, requests_w), wait=self.wait,
                                max_buffer_bytes=self.limits.reply_bytes)
 
     def await_greeting(self) -> None:
@@ -112,10 +134,14 @@ class WorkerProcess:
         except (Ended, Expired, ChannelClosed, ProtocolError) as err:
             status = self.stop() or {}
             why = status.get("error") or f"it ended before it was ready ({err or status})"
-            log_tail = (self.private / "supervisor.log").read_text(errors="replace")[-2000:]
-            raise SandboxError(f"the sandbox did not start: {why}\n{log_tail}".rstrip()) from None
+            message = f"the sandbox did not start: {why}\n{self.log_tail()}"
+            raise SandboxError(message.rstrip()) from None
         finally:
             self.deadlines.pop()
+
+    def log_tail(self) -> str:
+        """The end of what explains a start that failed: the supervisor's log."""
+        return (self.private / "supervisor.log").read_text(errors="replace")[-2000:]
 
     def stop(self, ended_s: float = 0.0) -> dict[str, Any] | None:
         """End the worker and everything it started; how it ended (from its keeper), or None
@@ -131,8 +157,7 @@ class WorkerProcess:
         if ended_s and wait_ready(process.stdout.fileno(), False, ended_s):  # type: ignore[union-attr]
             early = os.read(process.stdout.fileno(), 4096)  # type: ignore[union-attr]
         if self.channel is not None:
-            for fd in (self.channel.read_fd, self.channel.write_fd):
-                os.close(fd)
+            self.channel.transport.close()
             self.channel = None
         try:  # closing its stdin tells the keeper to kill, reap and report
             out, _ = process.communicate(timeout=STOP_GRACE_S)
@@ -153,6 +178,80 @@ class WorkerProcess:
         ready = dict(poller.poll(left * 1000))
         if fd not in ready:
             raise Ended if ready else Expired
+
+
+class PortableWorkerProcess(WorkerProcess):
+    """The `portable` mode's worker (grader/sandbox/isolation/portable.py): this process's own
+    child, on a socket, in a staging folder of its own; its end is the end of its process group
+    (tree, on Windows), and how it ended is its exit status."""
+
+    def __init__(self, source: Path, limits: Limits, private: Path, output_path: Path) -> None:
+        super().__init__(source, limits, "portable", None, private, output_path)
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.box: Path | None = None
+
+    def start(self) -> None:
+        """Start a worker and wait for its greeting; SandboxError if it does not come."""
+        deadline = time.monotonic() + self.limits.startup_timeout_s
+        self.box = portable.make_box(self.source)
+        listener, token = portable.listen()
+        try:
+            with self.output_path.open("ab") as output:  # the child holds its own copy
+                self.process = self.worker = portable.spawn(
+                    self.box, kit_root(), self.limits, output, listener, token)
+            connection = portable.accept_worker(listener, token, self.worker, deadline)
+        except OSError as err:  # no Python to start, no socket to make
+            self.stop()
+            raise SandboxError(f"the sandbox did not start: {err}") from None
+        finally:
+            listener.close()
+        if connection is None:
+            status = self.stop() or {}
+            raise SandboxError(f"the sandbox did not start: it {ended(status)} before it was "
+                               f"ready\n{self.log_tail()}".rstrip())
+        self.channel = Channel(SocketTransport(connection), wait=self.wait,
+                               max_buffer_bytes=self.limits.reply_bytes)
+        self.await_greeting()
+
+    def log_tail(self) -> str:
+        """The end of the worker's own output: a traceback, when it failed to start."""
+        return self.output_path.read_bytes()[-2000:].decode(errors="replace")
+
+    def stop(self, ended_s: float = 0.0) -> dict[str, Any] | None:
+        """End the worker and everything in its group; how it ended, or None when no worker
+        was running. `ended_s`: how long to let it end by itself first (its channel closed)."""
+        worker, self.worker, self.process = self.worker, None, None
+        status = None
+        if self.channel is not None:
+            self.channel.transport.close()
+            self.channel = None
+        if worker is not None:
+            if ended_s:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    worker.wait(ended_s)
+            returncode = worker.returncode
+            portable.kill_tree(worker)
+            worker.wait()
+            status = {"stopped": True} if returncode is None else portable.status_of(returncode)
+        if self.box is not None:  # also that of a worker that never started
+            shutil.rmtree(self.box, ignore_errors=True)
+            self.box = None
+        return status
+
+    def wait(self, fd: int, for_write: bool) -> None:
+        """Block until the socket is ready; raise Expired at the deadline, Ended if the worker
+        process ended (select works on sockets on every OS; poll does not exist on Windows)."""
+        watched = [fd]
+        while True:
+            left = self.deadlines[-1] - time.monotonic()
+            if left <= 0:
+                raise Expired
+            ready = select.select([] if for_write else watched, watched if for_write else [],
+                                  [], min(left, WATCH_S))
+            if ready[0] or ready[1]:
+                return
+            if self.worker is None or self.worker.poll() is not None:
+                raise Ended
 
 
 def ended(status: dict[str, Any]) -> str:

@@ -42,7 +42,7 @@ from typing import Any
 
 from grader.kit import kit_root
 from grader.sandbox.limits import MINIMAL_PATH, THREAD_VARS, driver_env
-from grader.sandbox.runtime.wire import wait_ready
+from grader.sandbox.runtime.channel import wait_ready
 
 # What a submission's worker would import anyway, and is slow to: PyTorch alone is seconds.
 PRELOAD = ("numpy", "torch")

@@ -319,8 +319,9 @@ class Graded:
 
 
 def grade(attack: Attack, where: Path, secret: str,
-          kit_before: dict[Path, tuple[int, int]]) -> Graded:
-    """Build the attack's submission under `where` and grade it as a user would."""
+          kit_before: dict[Path, tuple[int, int]], isolation: str | None = None) -> Graded:
+    """Build the attack's submission under `where` and grade it as a user would (with
+    `--isolation isolation` where given: tests/kit/test_portable.py grades some in `portable`)."""
     where.mkdir(parents=True)
     submission = build_submission(attack, where)
     out, cwd, tmp = where / "out", where / "cwd", where / "tmp"
@@ -332,6 +333,8 @@ def grade(attack: Attack, where: Path, secret: str,
         command += ["--exercise", exercise]
     for limit in attack.limits:
         command += ["--limit", limit]
+    if isolation is not None:
+        command += ["--isolation", isolation]
     # TMPDIR: the grader's own files (staging, reports) go under `where`, so that its processes
     # can be told from others by their command lines.
     env = {**os.environ, SECRET_VARIABLE: secret, "TMPDIR": str(tmp)}
@@ -381,12 +384,12 @@ def wait_watching(process: subprocess.Popen[str], marked: str | None) -> tuple[s
 class Catalogue:
     """The selected attacks, graded a few at once as soon as the first test asks."""
 
-    def __init__(self, names: list[str], base: Path) -> None:
+    def __init__(self, names: list[str], base: Path, isolation: str | None = None) -> None:
         self.secret = secrets.token_hex(16)
         kit_before = kit_snapshot()
         self.pool = ThreadPoolExecutor(max_workers=AT_ONCE)
         self.jobs: dict[str, Future[Graded]] = {
-            a.name: self.pool.submit(grade, a, base / a.name, self.secret, kit_before)
+            a.name: self.pool.submit(grade, a, base / a.name, self.secret, kit_before, isolation)
             for a in sorted((Attack.load(n) for n in names), key=lambda a: -a.cost)
         }
 

@@ -11,14 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis.extra import numpy as hnp
 
-from grader.sandbox.runtime.wire import (
-    Channel,
-    ChannelClosed,
-    Codec,
-    ProtocolError,
-    describe_exception,
-    rebuild_exception,
-)
+from grader.sandbox.runtime.channel import Channel, ChannelClosed, Pipes, ProtocolError
+from grader.sandbox.runtime.wire import Codec, describe_exception, rebuild_exception
 
 
 def round_trip(value: object, codec: Codec | None = None) -> object:
@@ -200,7 +194,7 @@ def test_mirrored_generators_follow_each_other() -> None:
 def test_frames_cross_a_pipe_with_their_buffers() -> None:
     read_fd, write_fd = os.pipe()
     try:
-        channel = Channel(read_fd, write_fd)
+        channel = Channel(Pipes(read_fd, write_fd))
         channel.send({"op": "x", "n": [1, 2]}, [b"abc", b"", b"\x00" * 1000])
         message, buffers = channel.recv()
         assert message == {"op": "x", "n": [1, 2]}
@@ -215,7 +209,7 @@ def test_a_frame_claiming_more_than_the_limit_is_refused() -> None:
     try:
         os.write(write_fd, (2**31).to_bytes(4, "little") + (0).to_bytes(8, "little"))
         with pytest.raises(ProtocolError, match="too large"):
-            Channel(read_fd, write_fd).recv()
+            Channel(Pipes(read_fd, write_fd)).recv()
     finally:
         os.close(read_fd)
         os.close(write_fd)
@@ -240,7 +234,7 @@ def test_a_frame_that_breaks_the_format_is_refused(data: bytes) -> None:
     try:
         os.write(write_fd, data)
         with pytest.raises(ProtocolError):
-            Channel(read_fd, write_fd).recv()
+            Channel(Pipes(read_fd, write_fd)).recv()
     finally:
         os.close(read_fd)
         os.close(write_fd)
@@ -249,7 +243,8 @@ def test_a_frame_that_breaks_the_format_is_refused(data: bytes) -> None:
 def test_frames_sent_back_to_back_are_read_one_at_a_time() -> None:
     read_fd, write_fd = os.pipe()
     try:
-        sender, receiver = Channel(read_fd, write_fd), Channel(read_fd, write_fd)
+        sender = Channel(Pipes(read_fd, write_fd))
+        receiver = Channel(Pipes(read_fd, write_fd))
         for i in range(3):
             sender.send({"i": i}, [bytes([i]) * i])
         for i in range(3):  # the first read takes all three frames in
@@ -265,7 +260,7 @@ def test_a_closed_channel_says_so() -> None:
     os.close(write_fd)
     try:
         with pytest.raises(ChannelClosed):
-            Channel(read_fd, -1).recv()
+            Channel(Pipes(read_fd, -1)).recv()
     finally:
         os.close(read_fd)
 

@@ -33,7 +33,8 @@ ROOT = os.geteuid() == 0
 NAMESPACES = default_mode() == "namespaces"
 # `drop` here runs as uid 0 unless the Python installation is readable by every user (CI makes
 # such a venv for the drop-mode runs): a fresh user id would not start otherwise.
-MODES = sorted({default_mode(), "none", *(["drop"] if ROOT else [])})
+# `portable` takes its worker's sys.path from `python -I`, as the Linux modes' supervisor does.
+MODES = sorted({default_mode(), "none", "portable", *(["drop"] if ROOT else [])})
 
 
 def readable_by_others(path: Path) -> bool:

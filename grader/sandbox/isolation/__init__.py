@@ -20,12 +20,19 @@ The modes, chosen by the grader (`auto`: the strongest this machine allows, `def
 - `rootless` (not root, Linux with user namespaces): the `namespaces` picture inside a user
   namespace of the grader's own: the same small root, no network, its own PID and IPC; the
   worker keeps the user's id (the only one mapped) but no capability.
-- `none` (asked for, or where nothing above is possible): as `drop`, but the worker runs as the
-  grader's own user and can read whatever that user can: feedback, not evidence.
+- `none` (asked for, or where nothing above is possible on Linux): as `drop`, but the worker
+  runs as the grader's own user and can read whatever that user can: feedback, not evidence.
+- `portable` (`auto` on macOS and Windows; on Linux when asked for): no supervisor, nothing
+  Linux's. The worker is the grader's own child in a private staging folder, reached over a
+  socket on 127.0.0.1; the grader's clock ends it with its process group (POSIX) or tree
+  (Windows); resource limits where the OS has them (POSIX, macOS too). It runs as the grader's
+  user and can read whatever that user can: feedback, not evidence.
 
-Modules: `linux` (the system calls, the worker's root), `supervisor` (the processes: keeper,
-worker, clean-up). May import: `grader.kit`, `grader.sandbox.limits`. This package's own
-module imports nothing platform-specific: choosing a mode works on every OS.
+Modules: `staging` (the worker's files, on every OS), `linux` (the system calls, the worker's
+root), `supervisor` (the processes: keeper, worker, clean-up), `portable` (the portable mode's
+worker). May import: `grader.kit`, `grader.sandbox.limits`. This package's own module imports
+nothing platform-specific: choosing a mode works on every OS, and so does everything the
+`portable` mode imports (staging, portable).
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ import sys
 
 from grader.kit import kit_root
 
-MODES = ("namespaces", "rootless", "drop", "none")
+MODES = ("namespaces", "rootless", "drop", "none", "portable")
 # Modes where the submission cannot read the kit's files: a grade that is evidence.
 HIDES_KIT = frozenset({"namespaces", "rootless", "drop"})
 PROBE_BOOT = ("import sys; sys.path.insert(0, {!r}); "
@@ -52,9 +59,13 @@ NEEDS_ROOT = {"namespaces": True, "drop": True, "rootless": False}
 def can_run(mode: str) -> bool:
     """Whether this machine can give the worker `mode` (namespaces are tried in a process of
     their own: a kernel or container may refuse them)."""
+    if mode == "portable":
+        return True
     if mode == "none":
         return os.name == "posix"
-    if not sys.platform.startswith("linux") or NEEDS_ROOT[mode] != (os.geteuid() == 0):
+    if not sys.platform.startswith("linux"):
+        return False
+    if NEEDS_ROOT[mode] != (os.geteuid() == 0):
         return False
     if mode == "drop":  # root without namespaces: only a change of user id is needed
         return True
@@ -70,7 +81,10 @@ def default_mode() -> str:
     """`auto`: the strongest mode this machine allows. As root `namespaces` where the kernel
     lets us make them, else `drop` (a container without CAP_SYS_ADMIN); for any other user
     `rootless` where user namespaces are allowed (some hardened kernels and AppArmor rules
-    refuse them), else `none`."""
+    refuse them), else `none`. Elsewhere (macOS, Windows) `portable`, the only mode there.
+    """
+    if not sys.platform.startswith("linux"):
+        return "portable"
     return next((mode for mode in ("namespaces", "rootless", "drop") if can_run(mode)), "none")
 
 
@@ -81,6 +95,6 @@ def unavailable(mode: str) -> str | None:
     why = {"namespaces": "needs root with CAP_SYS_ADMIN (a default container lacks it)",
            "rootless": "needs a non-root user on Linux with user namespaces allowed",
            "drop": "needs root on Linux",
-           "none": "needs a POSIX system"}[mode]
+           "none": "needs a POSIX system (elsewhere: --isolation portable)"}[mode]
     return f"--isolation {mode} {why}; --isolation auto picks the strongest mode here"
 

@@ -1,12 +1,12 @@
-"""The Linux system calls of the sandbox, and the worker's file system: its staging folder,
-its own code, and (in namespaces) its whole root, built from read-only binds.
+"""The Linux system calls of the sandbox, and the worker's file system in the Linux modes: its
+staging folder and its own code (as staging.py makes them), and (in namespaces) its whole root,
+built from read-only binds.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import shutil
 import socket
 import stat
 import sys
@@ -14,7 +14,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from grader.kit import EXERCISES
+from grader.sandbox.isolation.staging import (
+    PRIVATE_FOLDERS,
+    copy_runtime,
+    stage_exercise_files,
+    worker_sys_path,
+)
 from grader.sandbox.limits import Limits
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -25,20 +30,10 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS =
 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
 DEVICES = ("null", "zero", "full", "random", "urandom")
-# The worker's own code, copied whole into its root (nothing else of the kit is visible there):
-# the runtime package, under empty parent packages so that it keeps its import name.
-RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
-RUNTIME_PARENTS = ("grader", "grader/sandbox")
 WORKER_FDS = 5  # stdin, stdout, stderr, requests, replies
 TREE_MEMORY_MARGIN = 256 * 2**20
 # User ids given to sandboxes of their own: far above any real account.
 PRIVATE_UIDS = 1_000_000_000
-# Run with -S (no site: no .pth file runs, so nothing of an editable install's finder or path
-# reaches the worker): the whole sys.path is set here, from `worker_sys_path`.
-WORKER_BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-               "from grader.sandbox.runtime.worker import main; main()")
-# The kit's folders that no submission may read: hidden tests, solutions, history.
-PRIVATE_FOLDERS = ("tests", "solutions", ".git")
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 1024, 2048, 1 << 21, 1 << 24
 MNT_DETACH = 2
 CAPABILITY_VERSION_3 = 0x20080522
@@ -117,23 +112,6 @@ def drop_capabilities() -> None:
 # --- the worker's files ----------------------------------------------------------------------
 
 
-def stage_exercise_files(source: Path, staging: Path) -> list[str]:
-    """Copy the exercise files of `source` (regular files only: links are never followed)."""
-    staged = []
-    for exercise in EXERCISES:
-        path = source / f"{exercise}.py"
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # a FIFO: no wait
-        except OSError:  # missing, or a link: that exercise is absent
-            continue
-        with os.fdopen(fd, "rb") as file:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                continue
-            (staging / path.name).write_bytes(file.read())
-        staged.append(path.name)
-    return staged
-
-
 def populate(box: Path, spec: dict[str, Any], uid: int | None) -> None:
     """box/kit (the worker's code, read-only), box/submission and box/tmp (the worker's own)."""
     copy_runtime(box / "kit")
@@ -146,42 +124,6 @@ def populate(box: Path, spec: dict[str, Any], uid: int | None) -> None:
             os.chown(path, uid, uid)
     submission.chmod(0o700)
     tmp.chmod(0o1777 if spec["mode"] == "namespaces" else 0o700)
-
-
-def copy_runtime(kit_copy: Path) -> None:
-    """kit_copy/grader/sandbox/runtime: the runtime's modules, readable by the worker's user."""
-    runtime_copy = kit_copy / "grader" / "sandbox" / "runtime"
-    runtime_copy.mkdir(parents=True)
-    for parent in RUNTIME_PARENTS:
-        (kit_copy / parent / "__init__.py").touch()
-    for source in RUNTIME.glob("*.py"):
-        shutil.copyfile(source, runtime_copy / source.name)
-    for path in (kit_copy, *kit_copy.rglob("*")):
-        path.chmod(0o755 if path.is_dir() else 0o644)
-
-
-def reaches_kit(path: Path, kit: Path) -> bool:
-    """Whether `path` on sys.path would let an import reach the kit's private folders: the kit's
-    root or a folder above it (the solutions would be importable), or a folder inside a
-    private one."""
-    return kit.is_relative_to(path) or any(
-        path.is_relative_to(kit / private) for private in PRIVATE_FOLDERS)
-
-
-def worker_sys_path(kit: Path) -> list[str]:
-    """The worker's whole sys.path, less its own code's folder: this Python's (the standard
-    library, site-packages, and what their .pth files added: a venv may reach another's
-    site-packages), never an entry that reaches the kit (`reaches_kit`). However the kit was
-    installed (editable: its root is on sys.path; a venv inside the checkout), nothing of its
-    tests or solutions can be imported.
-    """
-    kept = []
-    for entry in dict.fromkeys(sys.path):
-        if not entry or not os.path.isabs(entry):  # "" and relative: the current folder
-            continue
-        if not reaches_kit(Path(entry).resolve(), kit):
-            kept.append(entry)
-    return kept
 
 
 def python_paths(kit: Path) -> list[Path]:

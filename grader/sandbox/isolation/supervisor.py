@@ -28,7 +28,6 @@ from grader.sandbox.isolation.linux import (
     PR_SET_DUMPABLE,
     PR_SET_NO_NEW_PRIVS,
     PR_SET_PDEATHSIG,
-    WORKER_BOOT,
     WORKER_FDS,
     build_root,
     drop_capabilities,
@@ -38,8 +37,8 @@ from grader.sandbox.isolation.linux import (
     protect_kit,
     sandbox_uid,
     unshare,
-    worker_sys_path,
 )
+from grader.sandbox.isolation.staging import WORKER_BOOT, worker_sys_path
 from grader.sandbox.limits import Limits, apply_rlimits, worker_env
 
 TREE_MEMORY_MARGIN = 256 * 2**20
@@ -69,7 +68,7 @@ def start_worker(spec: dict[str, Any], limits: Limits, root: Path, uid: int | No
             drop_capabilities()
         os.chdir(root / "submission")
         devnull = os.open(os.devnull, os.O_RDWR)
-        # The worker's fds 0 to 4: stdin, stdout, stderr, requests, replies (runtime/wire.py).
+        # The worker's fds 0 to 4: stdin, stdout, stderr, requests, replies (runtime/channel.py).
         moved = [os.dup(fd) for fd in (devnull, fds["output"], fds["output"],
                                        fds["requests"], fds["replies"])]
         for target, fd in enumerate(moved):

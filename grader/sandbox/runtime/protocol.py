@@ -1,7 +1,7 @@
 """The sandbox's messages: every key and name that crosses between the grader
 (grader/sandbox/client.py) and the worker (worker.py), defined once for both sides.
 
-A message is one JSON object, the header of a wire.py frame; the values in it are wire.py nodes
+A message is one JSON object, the header of a channel.py frame; the values in it are wire.py nodes
 (arrays travel in the frame's buffers). The keys stay one or a few letters: every call through
 the sandbox sends two messages or more, and the header is encoded and parsed each time.
 

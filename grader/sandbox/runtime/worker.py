@@ -1,10 +1,11 @@
 """The submission's side of the sandbox: imports the staged exercise files and serves calls.
 
 Started by an isolation backend (grader/sandbox/isolation/) as `python -I -B -u` in /submission, it
-reads requests on fd 3 and writes replies on fd 4 (wire.py frames); fds 1 and 2 go to the output
-file the grader reads an excerpt of. Nothing here is trusted: the submission it imports can change
-any of it. That is fine, because only data leaves this process, and the grader judges that data
-against values this process never sees.
+reads requests on fd 3 and writes replies on fd 4 (channel.py frames), or in the `portable` mode on
+a socket (portable.py); fds 1 and 2 go to the output file the grader reads an excerpt of.
+Nothing here is trusted: the submission it imports can change any of it. That is fine, because only
+data leaves this process, and the grader judges that data against values this process never
+sees.
 
 The messages are protocol.py's: the grader's requests (import, getattr, setattr, call,
 protocol, run) each get one reply. While serving a call, the worker may send its own request,
@@ -25,18 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from .channel import REPLY_FD, REQUEST_FD, Channel, ChannelClosed, Pipes
 from .loading import ExerciseImportError, load_exercise
 from .output import OutputBudget, keep_output
 from .protocol import Attribute, Builtin, Key, Node, Op
-from .wire import (
-    REPLY_FD,
-    REQUEST_FD,
-    Channel,
-    ChannelClosed,
-    Codec,
-    describe_exception,
-    rebuild_exception,
-)
+from .wire import Codec, describe_exception, rebuild_exception
 
 MAX_WARNINGS = 10
 # The np.errstate modes that work here; "call" and "log" need an object of the grader's process
@@ -289,8 +283,10 @@ def flush_std_streams() -> None:
             stream.flush()
 
 
-def main() -> None:
-    server = Server(Channel(REQUEST_FD, REPLY_FD), Path.cwd(), keep_output())
+def main(channel: Channel | None = None) -> None:
+    """Serve the grader on `channel`: by default fds 3 and 4 (the Linux modes); the `portable`
+    mode's start (portable.py) hands in its socket."""
+    server = Server(channel or Channel(Pipes(REQUEST_FD, REPLY_FD)), Path.cwd(), keep_output())
     try:
         server.run()
     finally:
