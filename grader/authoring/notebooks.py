@@ -131,7 +131,8 @@ def is_fenced(node: ast.AST, exercise: str, code: str) -> bool:
     return f'NotImplementedError("{exercise}: ' in segment
 
 
-def definition_markdown(node: ast.AST, exercise: str, code: str) -> str:
+def definition_markdown(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, exercise: str,
+                        code: str) -> str:
     """The lesson above a def or class cell: its signature, docstring and methods."""
     yours = is_fenced(node, exercise, code)
     if isinstance(node, ast.ClassDef):

@@ -410,9 +410,9 @@ def sandboxes_for(todo: Sequence[Job], grade: Grade | None,
     if not todo or grade is not None or not sys.platform.startswith("linux") or (
             mode == "portable"):
         return contextlib.nullcontext()
-    from grader.sandbox.zygote import running_zygote
+    from grader.sandbox import zygote  # Linux's: imported only there
 
-    return running_zygote()
+    return zygote.running_zygote()
 
 
 @contextlib.contextmanager

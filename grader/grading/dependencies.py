@@ -25,6 +25,7 @@ Imports built at run time (`importlib.import_module("activations")`) are not see
 from __future__ import annotations
 
 import ast
+import importlib.util
 import symtable
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -111,7 +112,8 @@ def module_names(source: str | bytes) -> ModuleNames:
     """The ModuleNames of a module's source; empty when it does not parse."""
     try:
         tree = ast.parse(source)
-        table = symtable.symtable(source, "<exercise>", "exec")
+        text = source if isinstance(source, str) else importlib.util.decode_source(source)
+        table = symtable.symtable(text, "<exercise>", "exec")
     # ValueError: a null byte; RecursionError: nesting too deep for the compiler.
     except (SyntaxError, ValueError, RecursionError):
         return ModuleNames()

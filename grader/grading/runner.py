@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +151,12 @@ class ForkedPytest:
     grader's plugin are already imported: a batch saves their import (0.6 s of CPU) per
     submission. It has the parts of `subprocess.Popen` the runner uses."""
 
+    process: BaseProcess
+    pid: int
+
     def __init__(self, command: list[str], kit: Path, log: Path) -> None:
+        if sys.platform == "win32":  # batch forks its pytest children on Linux only
+            raise RuntimeError("ForkedPytest: Windows has no fork server")
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(list(PYTEST_PRELOAD))
         self.process = context.Process(
@@ -158,7 +164,8 @@ class ForkedPytest:
             args=(command[len(pytest_launcher()):], str(kit), pytest_env(), str(log)),
         )
         self.process.start()
-        self.pid: int = self.process.pid  # type: ignore[assignment]
+        assert self.process.pid is not None  # a started process has one
+        self.pid = self.process.pid
 
     @property
     def returncode(self) -> int | None:
@@ -178,6 +185,8 @@ def forked_pytest_main(args: list[str], kit: str, env: dict[str, str], log: str)
     """The forked child: what `python -m pytest ARGS` in `kit` with `env` would do."""
     # The fork server hands on the SIGINT disposition of the process that started it, an ignore
     # included (see PYTEST_BOOTSTRAP).
+    if sys.platform == "win32":  # see ForkedPytest
+        raise RuntimeError("forked_pytest_main: Windows has no fork")
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.setsid()  # a group of its own, as start_new_session gives a Popen child
     out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

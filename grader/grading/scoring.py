@@ -120,7 +120,7 @@ def outcome_of(entry: Mapping[str, Any]) -> tuple[str, str, str]:
         stage = stage_with(entry, "skipped")[1]
         return outcome, skip_reason(stage.get("longrepr", "")), ""
     when, stage = stage_with(entry, "failed")
-    crash = stage.get("crash") if isinstance(stage.get("crash"), dict) else {}
+    crash = stage["crash"] if isinstance(stage.get("crash"), dict) else {}
     details = str(stage.get("longrepr", ""))[:MAX_DETAILS]
     failure = sandbox_failure(entry, when)
     if failure is not None:

@@ -31,7 +31,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -235,8 +235,8 @@ class WorkerClient:
         self.worker.deadlines.append(flight.started + flight.limit_s)
         codec.requests.append(flight.changes)
         try:
-            reply, buffers = self.exchange(message, buffers, errstate, flight)
-            outcome = self.outcome(reply, buffers)
+            reply, reply_buffers = self.exchange(message, buffers, errstate, flight)
+            outcome = self.outcome(reply, reply_buffers)
         except BaseException as err:
             failure = self.failure(err, flight)
             if failure is err:
@@ -257,7 +257,8 @@ class WorkerClient:
         codec.exercise = exercise
         if self.pending_release:
             message[Key.RELEASE], self.pending_release = self.pending_release, []
-        errstate = np.geterr()
+        # A plain dict of four modes; NumPy types it as a TypedDict of its own.
+        errstate = cast("dict[str, str]", np.geterr())
         if errstate != codec.errstate_sent:
             message[Key.ERRSTATE] = errstate
         if not codec.output_kept_sent:

@@ -128,6 +128,8 @@ def apply_rlimits(limits: Limits, uid: int) -> None:
     RLIMIT_NPROC counts every task of the user, so the worker's share comes on top of what that
     user already runs (a student's desktop session, other workers of a batch).
     """
+    if sys.platform == "win32":  # the Linux modes' limits (`portable` sets its own)
+        raise RuntimeError("apply_rlimits: Windows has no setrlimit")
     import resource  # POSIX only: imported where a Linux mode's worker is started
 
     for which, value in (

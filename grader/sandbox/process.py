@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from grader.kit import kit_root
 from grader.sandbox.errors import SandboxError
@@ -34,9 +34,6 @@ from grader.sandbox.runtime.channel import (
     wait_ready,
 )
 from grader.sandbox.runtime.protocol import Key
-
-if TYPE_CHECKING:  # the zygote is Linux's: imported where one is used
-    from grader.sandbox.zygote import ForkedSupervisor
 
 SUPERVISOR_BOOT = ("import sys; sys.path.insert(0, {!r}); "
                    "from grader.sandbox.isolation.supervisor import main; main(sys.argv[1])")
@@ -63,6 +60,17 @@ class Expired(Exception):
     """The current call's deadline passed."""
 
 
+class Supervisor(Protocol):
+    """What the grader holds of the process between it and the worker: a `subprocess.Popen`,
+    or a zygote's ForkedSupervisor (Linux), which has just these parts of one."""
+
+    stdout: Any  # the keeper's status (a Popen's is typed as optional: it is always a pipe here)
+
+    def communicate(self, *, timeout: float | None = None) -> tuple[Any, Any]: ...
+
+    def kill(self) -> None: ...
+
+
 class WorkerProcess:
     """One worker at a time (with its keeper and supervisor) and the channel to it.
 
@@ -73,13 +81,14 @@ class WorkerProcess:
                  private: Path, output_path: Path) -> None:
         self.source, self.limits, self.mode, self.zygote = source, limits, mode, zygote
         self.private, self.output_path = private, output_path
-        self.process: subprocess.Popen[bytes] | ForkedSupervisor | None = None
+        self.process: Supervisor | None = None
         self.channel: Channel | None = None
-        self.pollers: dict[bool, select.poll] = {}  # for reading, for writing
         self.deadlines: list[float] = []
 
     def start(self) -> None:
         """Start a worker and wait for its greeting; SandboxError if it does not come."""
+        if sys.platform != "linux":  # `portable` has its own start
+            raise SandboxError(f"--isolation {self.mode} needs Linux")
         requests_r, requests_w = os.pipe()
         replies_r, replies_w = os.pipe()
         output = os.open(self.output_path, os.O_WRONLY | os.O_APPEND)
@@ -88,12 +97,12 @@ class WorkerProcess:
             "mode": self.mode, "limits": self.limits.to_json(), "env": driver_env(os.environ),
             "fds": {"requests": requests_r, "replies": replies_w, "output": output},
         }
-        from grader.sandbox.zygote import ZygoteError, fork_supervisor
+        from grader.sandbox import zygote  # Linux's: imported where one may be used
 
         try:
             with (self.private / "supervisor.log").open("wb") as log:
                 if self.zygote is not None:
-                    self.process = fork_supervisor(self.zygote, spec, log.fileno())
+                    self.process = zygote.fork_supervisor(self.zygote, spec, log.fileno())
                 else:
                     self.process = subprocess.Popen(
                         [sys.executable, "-I", "-B", "-c",
@@ -102,7 +111,7 @@ class WorkerProcess:
                         pass_fds=(requests_r, replies_w, output), cwd="/",
                         env={"PATH": MINIMAL_PATH, "LANG": "C.UTF-8"},
                     )
-        except ZygoteError as err:
+        except zygote.ZygoteError as err:
             for fd in (requests_w, replies_r):
                 os.close(fd)
             raise SandboxError(f"the sandbox did not start: {err}") from None
@@ -115,11 +124,12 @@ class WorkerProcess:
     def connect(self, replies_r: int, requests_w: int) -> None:
         """The channel, whose waits also watch the keeper's status pipe (written or closed
         when the worker ends)."""
-        status_fd = self.process.stdout.fileno()  # type: ignore[union-attr]
-        self.pollers = {}
-        for for_write, fd, event in ((False, replies_r, select.POLLIN),
-                                     (True, requests_w, select.POLLOUT)):
-            self.pollers[for_write] = poller = select.poll()
+        if sys.platform != "linux" or self.process is None:  # called by start, on Linux
+            raise SandboxError("connect: no supervisor to connect to")
+        status_fd = self.process.stdout.fileno()
+        watched = ((replies_r, select.POLLIN), (requests_w, select.POLLOUT))
+        self.pollers = [select.poll() for _ in watched]  # indexed by for_write
+        for poller, (fd, event) in zip(self.pollers, watched, strict=True):
             poller.register(fd, event)
             poller.register(status_fd, select.POLLIN)
         self.channel = Channel(Pipes(replies_r, requests_w), wait=self.wait,
@@ -154,8 +164,8 @@ class WorkerProcess:
         if process is None:
             return None
         early = b""
-        if ended_s and wait_ready(process.stdout.fileno(), False, ended_s):  # type: ignore[union-attr]
-            early = os.read(process.stdout.fileno(), 4096)  # type: ignore[union-attr]
+        if ended_s and wait_ready(process.stdout.fileno(), False, ended_s):
+            early = os.read(process.stdout.fileno(), 4096)
         if self.channel is not None:
             self.channel.transport.close()
             self.channel = None
@@ -171,6 +181,8 @@ class WorkerProcess:
     def wait(self, fd: int, for_write: bool) -> None:
         """Block until `fd` is ready; raise Expired at the deadline, Ended if the worker ended
         (its keeper wrote the status, or closed it)."""
+        if sys.platform != "linux":  # the pollers are connect's (`portable` has its own wait)
+            raise SandboxError("wait: the Linux modes' wait")
         poller = self.pollers[for_write]
         left = self.deadlines[-1] - time.monotonic()
         if left <= 0:

@@ -48,10 +48,9 @@ class RemoteObject:
     __slots__ = (*PROXY_SLOTS, "__weakref__")
 
     def __init__(self, client: WorkerClient, handle: int, type_name: str, exercise: str) -> None:
-        for name, value in zip(PROXY_SLOTS,
-                               (client, handle, type_name, client.generation, 0, {}, exercise,
-                                None),
-                               strict=True):
+        slots: tuple[Any, ...] = (client, handle, type_name, client.generation, 0, {}, exercise,
+                                  None)
+        for name, value in zip(PROXY_SLOTS, slots, strict=True):
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str) -> Any:

@@ -44,6 +44,8 @@ from grader.kit import kit_root
 from grader.sandbox.limits import MINIMAL_PATH, THREAD_VARS, driver_env
 from grader.sandbox.runtime.channel import wait_ready
 
+assert sys.platform == "linux", "the zygote is the Linux modes'"  # see isolation/linux.py
+
 # What a submission's worker would import anyway, and is slow to: PyTorch alone is seconds.
 PRELOAD = ("numpy", "torch")
 # The supervisor's stdin, stdout, stderr, then the worker's requests, replies and output.

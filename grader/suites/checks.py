@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -90,9 +91,9 @@ def assert_close(
         fail(f"{what} has dtype {actual_arr.dtype}, expected numbers")
     got = actual_arr.astype(np.float64)
     want = expected_arr.astype(np.float64)
-    default_rtol, default_atol = TOLERANCES.get(
-        expected_arr.dtype if expected_arr.dtype.kind == "f" else np.dtype(np.float64)
-    )
+    # Integers, and floats of other widths (longdouble), are compared as float64.
+    dtype = expected_arr.dtype if expected_arr.dtype in TOLERANCES else np.dtype(np.float64)
+    default_rtol, default_atol = TOLERANCES[dtype]
     rtol = default_rtol if rtol is None else rtol
     atol = default_atol if atol is None else atol
     bad_nonfinite = ~np.isfinite(got) & np.isfinite(want)
@@ -215,7 +216,8 @@ def later_exercises(exercise: str) -> list[str]:
     return list(EXERCISES[EXERCISES.index(exercise) + 1:])
 
 
-def import_without_later_exercises(module: object, later: list, calls: list) -> dict:
+def import_without_later_exercises(module: ModuleType, later: list[str],
+                                   calls: list[tuple[str, tuple[Any, ...]]]) -> dict[str, Any]:
     """Import the submission's module afresh with its later exercises out of reach, then call
     `calls` on it: [(name, args), ...], each on the result of the one before (the first on the
     module). Returns {"later": the later exercises whose absence broke it, "result": the last
@@ -231,7 +233,7 @@ def import_without_later_exercises(module: object, later: list, calls: list) -> 
 
     package = module.__name__.rpartition(".")[0]
     out_of_reach = {f"{package}.{name}": name for name in later}
-    tried = []
+    tried: list[str] = []
     real_import = builtins.__import__
 
     def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
@@ -247,9 +249,11 @@ def import_without_later_exercises(module: object, later: list, calls: list) -> 
             raise ImportError(f"{hits[0]} is a later exercise")
         return real_import(name, globals, locals, fromlist, level)
 
-    spec = importlib.util.spec_from_file_location(module.__name__, module.__file__)
+    spec = importlib.util.spec_from_file_location(module.__name__, module.__file__ or "")
+    if spec is None or spec.loader is None:  # not a module from a file: nothing to import
+        raise ImportError(f"{module.__name__} has no source file to import afresh")
     fresh = importlib.util.module_from_spec(spec)
-    result = fresh
+    result: Any = fresh
     builtins.__import__ = guarded_import
     try:
         spec.loader.exec_module(fresh)

@@ -161,6 +161,7 @@ def sandbox_impl(request: pytest.FixtureRequest, exercise: str) -> SandboxImpl:
         pytest.fail(broken, pytrace=False)
     client = sandbox_client(request.config)
     client.take_output()  # printed between tests: it belongs to none
+    failure: BaseException
     try:
         return SandboxImpl(client, exercise)
     except SandboxError as err:

@@ -154,10 +154,10 @@ def test_what_the_submission_prints_is_each_call_s_own(tmp_path: Path) -> None:
 
 # Run in a fresh interpreter as if on another OS. The modules on the portable path are imported
 # once on the real platform, so that the standard library and the libraries load their own
-# platform's code (theirs to test); the grader's are then forgotten, the Linux-only modules made
-# unimportable and libc unreachable, sys.platform changed, and the grader's imported again, and
-# `grade --help` run. On "darwin" (POSIX as Linux is) a real call then goes through a portable
-# worker. What it finds is printed as JSON.
+# platform's code (theirs to test); the grader's are then forgotten, libc made unreachable and
+# sys.platform changed (the Linux-only modules then refuse to import), the grader's imported
+# again, and `grade --help` run. On "darwin" (POSIX as Linux is) a real call then goes through
+# a portable worker. What it finds is printed as JSON.
 SIMULATION = r'''
 import ctypes, importlib, json, os, select, signal, socket, sys
 
@@ -205,10 +205,11 @@ for name in PORTABLE_PATH:
 
 from click.testing import CliRunner
 from grader.cli import main
-from grader.sandbox.isolation import can_run, default_mode
+from grader.sandbox.isolation import MODES, can_run, default_mode
 
 help_run = CliRunner().invoke(main, ["--help"])
 found = {"default_mode": default_mode(), "can_run": can_run("portable"),
+         "others": [mode for mode in MODES if mode != "portable" and can_run(mode)],
          "help_exit": help_run.exit_code, "help": help_run.output}
 if platform == "darwin":
     from pathlib import Path
@@ -238,6 +239,7 @@ def test_the_portable_path_imports_and_is_chosen_without_linux(platform: str,
     assert run.returncode == 0, run.stderr[-3000:]
     found = json.loads(run.stdout.splitlines()[-1])
     assert found["default_mode"] == "portable" and found["can_run"]
+    assert found["others"] == []  # each of them needs Linux's calls
     assert found["help_exit"] == 0 and "--isolation" in found["help"], found["help"]
     assert found["linux_modules"] == []
     if platform == "darwin":  # a real call, through a worker of the mode `auto` chose

@@ -61,8 +61,8 @@ def can_run(mode: str) -> bool:
     their own: a kernel or container may refuse them)."""
     if mode == "portable":
         return True
-    if mode == "none":
-        return os.name == "posix"
+    if mode == "none":  # the supervisor's processes are built from Linux's calls
+        return sys.platform == "linux"
     if not sys.platform.startswith("linux"):
         return False
     if NEEDS_ROOT[mode] != (os.geteuid() == 0):
@@ -95,6 +95,6 @@ def unavailable(mode: str) -> str | None:
     why = {"namespaces": "needs root with CAP_SYS_ADMIN (a default container lacks it)",
            "rootless": "needs a non-root user on Linux with user namespaces allowed",
            "drop": "needs root on Linux",
-           "none": "needs a POSIX system (elsewhere: --isolation portable)"}[mode]
+           "none": "needs Linux (elsewhere: --isolation portable)"}[mode]
     return f"--isolation {mode} {why}; --isolation auto picks the strongest mode here"
 

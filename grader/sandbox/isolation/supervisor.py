@@ -22,24 +22,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from grader.sandbox.isolation.linux import (
-    CLONE_NEWPID,
-    PR_SET_CHILD_SUBREAPER,
-    PR_SET_DUMPABLE,
-    PR_SET_NO_NEW_PRIVS,
-    PR_SET_PDEATHSIG,
-    WORKER_FDS,
-    build_root,
-    drop_capabilities,
-    enter_user_namespace,
-    populate,
-    prctl,
-    protect_kit,
-    sandbox_uid,
-    unshare,
-)
+from grader.sandbox.isolation import linux
 from grader.sandbox.isolation.staging import WORKER_BOOT, worker_sys_path
 from grader.sandbox.limits import Limits, apply_rlimits, worker_env
+
+assert sys.platform == "linux", "the supervisor is the Linux modes'"  # see linux.py
 
 TREE_MEMORY_MARGIN = 256 * 2**20
 
@@ -50,7 +37,7 @@ def start_worker(spec: dict[str, Any], limits: Limits, root: Path, uid: int | No
     if pid:
         return pid
     # A copy of the status pipe above the fds set up below (fd 1 becomes the output file).
-    status_fd = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, WORKER_FDS)
+    status_fd = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, linux.WORKER_FDS)
     try:
         os.setsid()  # out of the grader's terminal: a Ctrl-C reaches the grader, not the worker
         if spec.get("preloaded"):  # the libraries' memory is not the submission's to pay
@@ -62,10 +49,10 @@ def start_worker(spec: dict[str, Any], limits: Limits, root: Path, uid: int | No
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        prctl(PR_SET_NO_NEW_PRIVS, 1)
+        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
+        linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
         if spec["mode"] == "rootless":  # the user namespace's capabilities stay with the keeper
-            drop_capabilities()
+            linux.drop_capabilities()
         os.chdir(root / "submission")
         devnull = os.open(os.devnull, os.O_RDWR)
         # The worker's fds 0 to 4: stdin, stdout, stderr, requests, replies (runtime/channel.py).
@@ -74,7 +61,7 @@ def start_worker(spec: dict[str, Any], limits: Limits, root: Path, uid: int | No
         for target, fd in enumerate(moved):
             os.dup2(fd, target)
         # Everything else goes; status_fd (close-on-exec) stays to report a failed exec.
-        os.closerange(WORKER_FDS, status_fd)
+        os.closerange(linux.WORKER_FDS, status_fd)
         os.closerange(status_fd + 1, os.sysconf("SC_OPEN_MAX"))
         env = worker_env(str(root / "submission"), str(root / "tmp"), spec.get("env", {}))
         paths = [str(root / "kit"), *spec["sys_path"]]
@@ -120,7 +107,7 @@ def become_worker(root: Path, paths: list[str], env: dict[str, str], status_fd: 
             raise PermissionError(13, "Permission denied", path)
     # A user change without an exec leaves the process undumpable (its /proc files the old
     # user's); an exec would have reset that, as this does.
-    prctl(PR_SET_DUMPABLE, 1)
+    linux.prctl(linux.PR_SET_DUMPABLE, 1)
     os.environ.clear()
     os.environ.update(env)
     sys.path[:] = paths
@@ -132,7 +119,8 @@ def become_worker(root: Path, paths: list[str], env: dict[str, str], status_fd: 
         module = sys.modules.get(name)
         if module is not None:
             module.__path__ = [str(root / "kit" / name.replace(".", "/"))]
-    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
+    setattr(sys, "__stdin__", sys.stdin)  # noqa: B010 (typeshed makes __stdin__ Final)
     for fd, name in ((1, "stdout"), (2, "stderr")):
         stream = io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8",
                                   errors="backslashreplace", write_through=True)
@@ -176,7 +164,7 @@ def descendants(pid: int) -> list[int]:
 
 def reap() -> list[tuple[int, int]]:
     """Collect every child that ended: [(pid, wait status)]."""
-    ended = []
+    ended: list[tuple[int, int]] = []
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -294,13 +282,13 @@ def run_keeper(spec: dict[str, Any], limits: Limits, box: Path, in_namespace: bo
     join_cgroup(group)
     spec["sys_path"] = worker_sys_path(Path(spec["kit"]).resolve())
     if spec["mode"] == "drop":
-        protect_kit(Path(spec["kit"]).resolve())
+        linux.protect_kit(Path(spec["kit"]).resolve())
     if in_namespace:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        build_root(box, spec, limits, uid)
+        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
+        linux.build_root(box, spec, limits, uid)
         root = Path("/")
     else:
-        populate(box, spec, uid)
+        linux.populate(box, spec, uid)
         box.chmod(0o700 if uid is None else 0o711)
         root = box
     worker = start_worker(spec, limits, root, uid)
@@ -322,10 +310,10 @@ def supervise_spec(spec: dict[str, Any]) -> None:
     # runner's final SIGKILL) leaves the supervisor, which then sees its stdin close and kills
     # the worker's whole tree itself, before it ends.
     os.setsid()
-    prctl(PR_SET_CHILD_SUBREAPER, 1)
+    linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
     limits = Limits.from_json(spec["limits"])
     # A user id of its own as root; rootless and none can only keep the user's.
-    spec["uid"] = None if spec["mode"] in ("none", "rootless") else sandbox_uid(limits)
+    spec["uid"] = None if spec["mode"] in ("none", "rootless") else linux.sandbox_uid(limits)
     box = Path(tempfile.mkdtemp(prefix="kit-sandbox-"))
     # Memory for the whole tree: the worker's own limit, and room for its libraries' pages and
     # the keeper. Per process, RLIMIT_DATA gives a MemoryError first.
@@ -337,9 +325,9 @@ def supervise_spec(spec: dict[str, Any]) -> None:
                 # The keeper, forked next, is PID 1 of a new PID namespace (rootless: inside a
                 # user namespace of its own, where it may make the others and mount).
                 if spec["mode"] == "rootless":
-                    enter_user_namespace(CLONE_NEWPID)
+                    linux.enter_user_namespace(linux.CLONE_NEWPID)
                 else:
-                    unshare(CLONE_NEWPID)
+                    linux.unshare(linux.CLONE_NEWPID)
             except PermissionError as err:
                 raise PermissionError(
                     f"{err}: {spec['mode']} isolation is refused on this machine; "

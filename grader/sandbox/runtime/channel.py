@@ -14,9 +14,14 @@ import os
 import select
 import socket
 import struct
+import sys
 from collections.abc import Callable
-from json.encoder import c_make_encoder, encode_basestring_ascii
+from json import encoder as json_encoder
 from typing import Any
+
+# CPython's C encoder, not a public name (None without the _json accelerator); what
+# compact_json_encoder calls it with is pinned by tests/kit/test_wire_json.py.
+c_make_encoder = getattr(json_encoder, "c_make_encoder", None)
 
 # The worker's channel: requests on fd 3, replies on fd 4 (0, 1 and 2 as usual).
 REQUEST_FD, REPLY_FD = 3, 4
@@ -44,8 +49,8 @@ def compact_json_encoder() -> Callable[[Any], str]:
 
     # As JSONEncoder.iterencode makes it: markers (None: no circular check), default, string
     # encoder, indent, key and item separators, sort_keys, skipkeys, allow_nan.
-    encode = c_make_encoder(None, refuse, encode_basestring_ascii, None, ":", ",", False, False,
-                            True)
+    encode = c_make_encoder(None, refuse, json_encoder.encode_basestring_ascii, None, ":", ",",
+                            False, False, True)
     return lambda value: "".join(encode(value, 0))
 
 
@@ -73,6 +78,8 @@ class Pipes:
         return self.write_fd if for_write else self.read_fd
 
     def set_blocking(self, blocking: bool) -> None:
+        if sys.platform == "win32":  # pipes are the Linux modes' transport
+            raise RuntimeError("Pipes: a pipe cannot be made non-blocking on Windows")
         for fd in (self.read_fd, self.write_fd):
             os.set_blocking(fd, blocking)
 
@@ -208,7 +215,10 @@ class Channel:
 
 
 def wait_ready(fd: int, for_write: bool, timeout_s: float | None) -> bool:
-    """Whether `fd` became ready within `timeout_s` (None: wait as long as it takes)."""
+    """Whether `fd` became ready within `timeout_s` (None: wait as long as it takes). The Linux
+    modes' wait (poll: any fd number, unlike select); `portable` waits with select instead."""
+    if sys.platform == "win32":
+        raise RuntimeError("wait_ready: Windows has no poll")
     poller = select.poll()
     poller.register(fd, select.POLLOUT if for_write else select.POLLIN)
     return bool(poller.poll(None if timeout_s is None else max(0, int(timeout_s * 1000))))

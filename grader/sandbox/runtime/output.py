@@ -77,8 +77,10 @@ def keep_output(fd_out: int = 1, fd_err: int = 2) -> OutputBudget:
     """Make sys.stdout and sys.stderr write through one budget; returns it."""
     budget = OutputBudget(fd_out)
     for fd, name in ((fd_out, "stdout"), (fd_err, "stderr")):
-        stream = io.TextIOWrapper(KeptOutput(fd, budget), encoding="utf-8",  # type: ignore[arg-type]
-                                  errors="backslashreplace", write_through=True)
+        # A raw stream, not the buffered one typeshed asks for: with write_through each write
+        # goes straight to it (nothing is held back to be lost at a crash).
+        stream = io.TextIOWrapper(KeptOutput(fd, budget),  # type: ignore[type-var]
+                                  encoding="utf-8", errors="backslashreplace", write_through=True)
         setattr(sys, name, stream)
         setattr(sys, f"__{name}__", stream)
     return budget

@@ -349,7 +349,7 @@ def describe_exception(err: BaseException, traceback_text: str = "") -> dict[str
     `Exc.TOKEN` marks an exception that a callback raised on the other side and that came back
     through unchanged: that side raises its original again.
     """
-    info = {Exc.MRO: [c.__name__ for c in type(err).__mro__], Exc.MESSAGE: str(err),
+    info: dict[str, Any] = {Exc.MRO: [c.__name__ for c in type(err).__mro__], Exc.MESSAGE: str(err),
             Exc.TRACEBACK: traceback_text}
     token = getattr(err, "kit_token", None)
     if type(token) is int:

@@ -22,7 +22,7 @@ import sys
 import traceback
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -124,7 +124,8 @@ class Server:
         warnings.simplefilter("always")
         warnings.showwarning = self.note_warning
 
-    def note_warning(self, message: Warning | str, category: type[Warning], *_: Any) -> None:
+    def note_warning(self, message: Warning | str, category: type[Warning], filename: str,
+                     lineno: int, file: TextIO | None = None, line: str | None = None) -> None:
         if len(self.noted) < MAX_WARNINGS:
             self.noted.append([[c.__name__ for c in category.__mro__], str(message)])
 
@@ -193,7 +194,7 @@ class Server:
         decode = self.codec.decode
         if op == Op.IMPORT:
             return load_exercise(self.staging, message[Key.EXERCISE])
-        target = self.codec.handles[message[Key.HANDLE]] if Key.HANDLE in message else None
+        target: Any = self.codec.handles[message[Key.HANDLE]] if Key.HANDLE in message else None
         if op == Op.CALL:
             args = decode(message[Key.ARGS], buffers)
             kwargs = decode(message[Key.KWARGS], buffers) if Key.KWARGS in message else {}
@@ -274,7 +275,9 @@ def protocol(name: str, target: Any, *args: Any) -> Any:
 def apply_errstate(errstate: dict[str, str] | None) -> None:
     """The caller's np.errstate, for this call (calls are serial: each sets its own)."""
     if errstate and np.geterr() != errstate:
-        np.seterr(**{k: v if v in ERRSTATE_MODES else "warn" for k, v in errstate.items()})
+        modes: dict[str, Any] = {k: v if v in ERRSTATE_MODES else "warn"
+                                 for k, v in errstate.items()}
+        np.seterr(**modes)
 
 
 def flush_std_streams() -> None:
